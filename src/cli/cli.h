@@ -1,0 +1,25 @@
+/* The warden command line: each subcommand is one cmd_<name>.c that turns arguments
+ * into library calls. Every command prints its usage for --help and returns a process
+ * exit status (0 ok, 1 failure, 2 usage error). */
+#ifndef WARDEN_CLI_H
+#define WARDEN_CLI_H
+
+#include <stdio.h>
+
+typedef struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the subcommand's name */
+    void (*usage)(FILE *out);
+} cli_command;
+
+/* True when argv holds -h or --help (before any "--"). */
+int cli_wants_help(int argc, char **argv);
+
+/* Subcommands (one file each). */
+int cmd_authorize(int argc, char **argv);
+void cmd_authorize_usage(FILE *out);
+int cmd_log(int argc, char **argv);
+void cmd_log_usage(FILE *out);
+
+#endif
