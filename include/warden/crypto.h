@@ -15,7 +15,7 @@
 
 #include <stdint.h>
 
-#define WARDEN_DEK_LEN 32   /* AES-256 */
+#define WARDEN_DEK_LEN 32 /* AES-256 */
 #define WARDEN_GCM_NONCE_LEN 12
 #define WARDEN_GCM_TAG_LEN 16
 /* Bytes a sealed record adds to its plaintext: magic, format version, nonce, tag. */
@@ -76,15 +76,15 @@ enum { WARDEN_KEK_KEYFILE = 1, WARDEN_KEK_PKCS11 = 2 };
 /* The parsed, unauthenticated header of a wrapped DEK blob: enough to route it to the
  * right KEK and version (e.g. to find DEKs still wrapped by an old version). */
 typedef struct warden_wrapped_info {
-    uint8_t provider;  /* WARDEN_KEK_KEYFILE or WARDEN_KEK_PKCS11 */
-    char kek_id[65];   /* NUL-terminated */
+    uint8_t provider; /* WARDEN_KEK_KEYFILE or WARDEN_KEK_PKCS11 */
+    char kek_id[65];  /* NUL-terminated */
     uint32_t kek_version;
 } warden_wrapped_info;
 
 /* Parses a wrapped DEK blob's header without any key. Errors: WARDEN_ETRUNC,
  * WARDEN_EPARSE (bad magic, format version, provider, id or length). */
-WARDEN_MUST_USE int warden_wrapped_parse(warden_wrapped_info *info, const uint8_t *blob,
-                                         size_t len, warden_err *err);
+WARDEN_MUST_USE int warden_wrapped_parse(warden_wrapped_info *info, const uint8_t *blob, size_t len,
+                                         warden_err *err);
 
 /* Wraps dek for user under the current KEK version and appends the blob to out. The blob
  * binds region, user, KEK id and version as associated data.
@@ -139,8 +139,8 @@ WARDEN_MUST_USE int warden_kek_keyfile_create(const char *path, const char *regi
  * Errors: WARDEN_ENOTFOUND, WARDEN_EDENIED (ownership or permissions), WARDEN_ECORRUPT
  * (bad format or checksum), WARDEN_EVERIFY (the file is for another region), WARDEN_EIO,
  * WARDEN_ELIMIT, WARDEN_ENOMEM. */
-WARDEN_MUST_USE int warden_kek_keyfile_open(warden_kek **out, const char *path,
-                                            const char *region, warden_err *err);
+WARDEN_MUST_USE int warden_kek_keyfile_open(warden_kek **out, const char *path, const char *region,
+                                            warden_err *err);
 
 /* ---- PKCS#11 provider ---- */
 

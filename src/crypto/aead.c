@@ -7,8 +7,8 @@
 #include <openssl/evp.h>
 
 int warden_aead_seal(uint8_t *ct, uint8_t tag[WARDEN_GCM_TAG_LEN], const uint8_t key[32],
-                     const uint8_t nonce[WARDEN_GCM_NONCE_LEN], const uint8_t *aad,
-                     size_t aad_len, const uint8_t *pt, size_t len, warden_err *err)
+                     const uint8_t nonce[WARDEN_GCM_NONCE_LEN], const uint8_t *aad, size_t aad_len,
+                     const uint8_t *pt, size_t len, warden_err *err)
 {
     int rc = 0;
     int n = 0;
@@ -71,8 +71,7 @@ int warden_aad_put(warden_buf *aad, const void *p, size_t len)
 {
     if (len > UINT32_MAX)
         return WARDEN_ELIMIT;
-    uint8_t be[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                     (uint8_t)len};
+    uint8_t be[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
     int rc = warden_buf_append(aad, be, sizeof be);
     if (rc == 0 && len > 0)
         rc = warden_buf_append(aad, p, len);

@@ -18,18 +18,17 @@ WARDEN_MUST_USE int warden_dek_alloc(warden_dek **out, warden_err *err);
  * must fit in an int. Errors: WARDEN_EINVAL (too long), WARDEN_EINTERNAL. */
 WARDEN_MUST_USE int warden_aead_seal(uint8_t *ct, uint8_t tag[WARDEN_GCM_TAG_LEN],
                                      const uint8_t key[32],
-                                     const uint8_t nonce[WARDEN_GCM_NONCE_LEN],
-                                     const uint8_t *aad, size_t aad_len, const uint8_t *pt,
-                                     size_t len, warden_err *err);
+                                     const uint8_t nonce[WARDEN_GCM_NONCE_LEN], const uint8_t *aad,
+                                     size_t aad_len, const uint8_t *pt, size_t len,
+                                     warden_err *err);
 
 /* The inverse of warden_aead_seal. On a tag mismatch pt is wiped and WARDEN_EVERIFY is
  * returned with a generic message the caller prefixes with what it was opening.
  * Errors: WARDEN_EVERIFY, WARDEN_EINVAL, WARDEN_EINTERNAL. */
 WARDEN_MUST_USE int warden_aead_open(uint8_t *pt, const uint8_t key[32],
-                                     const uint8_t nonce[WARDEN_GCM_NONCE_LEN],
-                                     const uint8_t *aad, size_t aad_len, const uint8_t *ct,
-                                     size_t len, const uint8_t tag[WARDEN_GCM_TAG_LEN],
-                                     warden_err *err);
+                                     const uint8_t nonce[WARDEN_GCM_NONCE_LEN], const uint8_t *aad,
+                                     size_t aad_len, const uint8_t *ct, size_t len,
+                                     const uint8_t tag[WARDEN_GCM_TAG_LEN], warden_err *err);
 
 /* Appends a 4-byte big-endian length then the bytes: the unambiguous encoding of every
  * variable-length field in associated data. Errors: WARDEN_ENOMEM, WARDEN_ELIMIT. */

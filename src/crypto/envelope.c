@@ -61,8 +61,7 @@ static int record_aad(warden_buf *aad, const uint8_t header[3], const warden_rec
     for (int i = 0; i < 8; i++)
         v[i] = (uint8_t)(ref->version >> (56 - 8 * i));
     if (warden_aad_put(aad, RECORD_DOMAIN, sizeof RECORD_DOMAIN - 1) ||
-        warden_aad_put(aad, header, 3) ||
-        warden_aad_put(aad, ref->region, strlen(ref->region)) ||
+        warden_aad_put(aad, header, 3) || warden_aad_put(aad, ref->region, strlen(ref->region)) ||
         warden_aad_put(aad, ref->user, strlen(ref->user)) ||
         warden_aad_put(aad, ref->collection, strlen(ref->collection)) ||
         warden_aad_put(aad, ref->id, strlen(ref->id)) || warden_aad_put(aad, v, sizeof v))
@@ -97,8 +96,8 @@ int warden_envelope_encrypt(warden_buf *out, const warden_dek *dek, const warden
     uint8_t *p = out->p + out->len;
     memcpy(p, header, sizeof header);
     memcpy(p + 3, nonce, sizeof nonce);
-    rc = warden_aead_seal(p + 3 + sizeof nonce, p + 3 + sizeof nonce + len, dek->key, nonce,
-                          aad.p, aad.len, pt, len, err);
+    rc = warden_aead_seal(p + 3 + sizeof nonce, p + 3 + sizeof nonce + len, dek->key, nonce, aad.p,
+                          aad.len, pt, len, err);
     if (rc != 0)
         goto out;
     out->len += WARDEN_RECORD_OVERHEAD + len;
@@ -110,9 +109,8 @@ out:
 /* Names the record so that an operator knows which one failed, and never key material. */
 static int refail(warden_err *err, int code, const warden_record_ref *ref, const char *why)
 {
-    return warden_err_set(err, code, "record %s/%s/%s/%s version %llu: %s", ref->region,
-                          ref->user, ref->collection, ref->id,
-                          (unsigned long long)ref->version, why);
+    return warden_err_set(err, code, "record %s/%s/%s/%s version %llu: %s", ref->region, ref->user,
+                          ref->collection, ref->id, (unsigned long long)ref->version, why);
 }
 
 int warden_envelope_decrypt(warden_buf *pt, const warden_dek *dek, const warden_record_ref *ref,
@@ -128,8 +126,9 @@ int warden_envelope_decrypt(warden_buf *pt, const warden_dek *dek, const warden_
         goto out;
     warden_cursor_init(&c, blob, len);
     if (len < WARDEN_RECORD_OVERHEAD) {
-        rc = refail(err, WARDEN_ETRUNC, ref, "ciphertext is truncated (shorter than its header "
-                                             "and tag)");
+        rc = refail(err, WARDEN_ETRUNC, ref,
+                    "ciphertext is truncated (shorter than its header "
+                    "and tag)");
         goto out;
     }
     if (warden_cursor_bytes(&c, &magic, 2) || warden_cursor_u8(&c, &format) ||
@@ -150,8 +149,7 @@ int warden_envelope_decrypt(warden_buf *pt, const warden_dek *dek, const warden_
         goto out;
     }
     size_t ct_len = warden_cursor_left(&c) - WARDEN_GCM_TAG_LEN;
-    if (warden_cursor_bytes(&c, &ct, ct_len) ||
-        warden_cursor_bytes(&c, &tag, WARDEN_GCM_TAG_LEN)) {
+    if (warden_cursor_bytes(&c, &ct, ct_len) || warden_cursor_bytes(&c, &tag, WARDEN_GCM_TAG_LEN)) {
         rc = refail(err, WARDEN_ETRUNC, ref, "ciphertext is truncated");
         goto out;
     }

@@ -140,12 +140,12 @@ int warden_wrapped_parse(warden_wrapped_info *info, const uint8_t *blob, size_t 
     return rc;
 }
 
-static int wrap_aad(warden_buf *aad, const uint8_t *header, size_t header_len,
-                    const char *region, const char *user, warden_err *err)
+static int wrap_aad(warden_buf *aad, const uint8_t *header, size_t header_len, const char *region,
+                    const char *user, warden_err *err)
 {
     if (warden_aad_put(aad, WRAP_DOMAIN, sizeof WRAP_DOMAIN - 1) ||
-        warden_aad_put(aad, header, header_len) ||
-        warden_aad_put(aad, region, strlen(region)) || warden_aad_put(aad, user, strlen(user)))
+        warden_aad_put(aad, header, header_len) || warden_aad_put(aad, region, strlen(region)) ||
+        warden_aad_put(aad, user, strlen(user)))
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory for associated data");
     return 0;
 }
@@ -183,8 +183,7 @@ static int wrap_locked(warden_buf *out, warden_kek *kek, const uint8_t dek[WARDE
     }
     if ((rc = wrap_aad(&aad, p, header_len, kek->region, user, err)) != 0)
         goto out;
-    rc = kek->ops->seal(kek->st, version, nonce, aad.p, aad.len, dek,
-                        nonce + WARDEN_GCM_NONCE_LEN,
+    rc = kek->ops->seal(kek->st, version, nonce, aad.p, aad.len, dek, nonce + WARDEN_GCM_NONCE_LEN,
                         nonce + WARDEN_GCM_NONCE_LEN + WARDEN_DEK_LEN, err);
     if (rc != 0) {
         warden_err_prefix(err, "wrapping a DEK with KEK %s version %u", kek->kek_id,
@@ -227,8 +226,8 @@ static int unwrap_locked(warden_dek **out, warden_kek *kek, const uint8_t *blob,
         goto out;
     if ((rc = warden_dek_alloc(&dek, err)) != 0)
         goto out;
-    rc = kek->ops->open(kek->st, w.info.kek_version, w.nonce, aad.p, aad.len, w.ct, w.tag,
-                        dek->key, err);
+    rc = kek->ops->open(kek->st, w.info.kek_version, w.nonce, aad.p, aad.len, w.ct, w.tag, dek->key,
+                        err);
     if (rc == WARDEN_EVERIFY) {
         warden_err_set(err, rc,
                        "wrapped DEK does not verify under KEK %s version %u for region %s and "

@@ -296,8 +296,8 @@ int warden_kek_keyfile_create(const char *path, const char *region, warden_err *
         rc = warden_err_set(err, WARDEN_EINTERNAL, "the random number generator failed");
         goto out;
     }
-    snprintf(kf->id, sizeof kf->id, "kf-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1],
-             rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+    snprintf(kf->id, sizeof kf->id, "kf-%02x%02x%02x%02x%02x%02x%02x%02x", rnd[0], rnd[1], rnd[2],
+             rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
     kf->current = 1;
     if ((rc = kf_add_version(kf, 1, KF_LIVE, NULL, err)) != 0)
         goto out;
@@ -319,8 +319,7 @@ static int kf_read(uint8_t **out, size_t *len, const char *path, warden_err *err
     if (fd < 0) {
         if (errno == ENOENT)
             return warden_err_set(err, WARDEN_ENOTFOUND,
-                                  "%s: no such key file (create one with warden keys init)",
-                                  path);
+                                  "%s: no such key file (create one with warden keys init)", path);
         if (errno == ELOOP)
             return warden_err_set(err, WARDEN_EDENIED,
                                   "%s: key file is a symbolic link; refusing to follow it", path);
@@ -448,8 +447,7 @@ static int kf_parse(keyfile *kf, const uint8_t *data, size_t len, warden_err *er
     return 0;
 }
 
-int warden_kek_keyfile_open(warden_kek **out, const char *path, const char *region,
-                            warden_err *err)
+int warden_kek_keyfile_open(warden_kek **out, const char *path, const char *region, warden_err *err)
 {
     keyfile *kf = NULL;
     uint8_t *data = NULL;

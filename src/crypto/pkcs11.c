@@ -219,8 +219,7 @@ static int load_keys(p11 *p, warden_err *err)
         size_t len = a.ulValueLen;
         uint64_t v;
         if (len <= (size_t)plen || memcmp(label, prefix, (size_t)plen) != 0 ||
-            warden_parse_u64(&v, label + plen, len - (size_t)plen) != 0 || v == 0 ||
-            v > UINT32_MAX)
+            warden_parse_u64(&v, label + plen, len - (size_t)plen) != 0 || v == 0 || v > UINT32_MAX)
             continue;
         if ((rc = add_key(p, (uint32_t)v, h, err)) != 0)
             break;
@@ -265,8 +264,7 @@ static p11_key *find_key(p11 *p, uint32_t version)
     return NULL;
 }
 
-static void gcm_params(CK_GCM_PARAMS *g, const uint8_t *nonce, const uint8_t *aad,
-                       size_t aad_len)
+static void gcm_params(CK_GCM_PARAMS *g, const uint8_t *nonce, const uint8_t *aad, size_t aad_len)
 {
     g->pIv = (CK_BYTE_PTR)nonce;
     g->ulIvLen = WARDEN_GCM_NONCE_LEN;
@@ -443,8 +441,8 @@ static int p11_connect(p11 **out, const warden_pkcs11_config *cfg, warden_err *e
     p->fl = p->mod->fl;
     if ((rc = find_slot(&slot, p, err)) != 0)
         goto out;
-    CK_RV rv = p->fl->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-                                    &p->sess);
+    CK_RV rv =
+        p->fl->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &p->sess);
     if (rv != CKR_OK) {
         rc = p11_fail(err, p, "C_OpenSession", rv);
         goto out;

@@ -90,15 +90,15 @@ static void crypto_aead_known_answers(void **state)
         assert_int_equal(c->pt_len, c->ct_len);
         uint8_t ct[64], tag[16], pt[64];
         warden_err err;
-        assert_int_equal(warden_aead_seal(ct, tag, c->key, c->iv, c->aad, c->aad_len, c->pt,
-                                          c->pt_len, &err),
-                         0);
+        assert_int_equal(
+            warden_aead_seal(ct, tag, c->key, c->iv, c->aad, c->aad_len, c->pt, c->pt_len, &err),
+            0);
         assert_memory_equal(ct, c->ct, c->ct_len);
         assert_memory_equal(tag, c->tag, 16);
         memset(pt, 0xAA, sizeof pt);
-        assert_int_equal(warden_aead_open(pt, c->key, c->iv, c->aad, c->aad_len, c->ct,
-                                          c->ct_len, c->tag, &err),
-                         0);
+        assert_int_equal(
+            warden_aead_open(pt, c->key, c->iv, c->aad, c->aad_len, c->ct, c->ct_len, c->tag, &err),
+            0);
         assert_memory_equal(pt, c->pt, c->pt_len);
     }
 }
@@ -115,22 +115,22 @@ static void crypto_aead_tag_mismatch_wipes_output(void **state)
     memcpy(bad, c->tag, 16);
     bad[15] ^= 1;
     memset(pt, 0xAA, sizeof pt);
-    assert_int_equal(warden_aead_open(pt, c->key, c->iv, c->aad, c->aad_len, c->ct, c->ct_len,
-                                      bad, &err),
-                     WARDEN_EVERIFY);
+    assert_int_equal(
+        warden_aead_open(pt, c->key, c->iv, c->aad, c->aad_len, c->ct, c->ct_len, bad, &err),
+        WARDEN_EVERIFY);
     assert_int_equal(err.code, WARDEN_EVERIFY);
     /* No unauthenticated plaintext may be left behind. */
     assert_memory_equal(pt, zero, c->ct_len);
     /* Changed AAD fails the same way. */
     c->aad[0] ^= 0x80;
-    assert_int_equal(warden_aead_open(pt, c->key, c->iv, c->aad, c->aad_len, c->ct, c->ct_len,
-                                      c->tag, &err),
-                     WARDEN_EVERIFY);
+    assert_int_equal(
+        warden_aead_open(pt, c->key, c->iv, c->aad, c->aad_len, c->ct, c->ct_len, c->tag, &err),
+        WARDEN_EVERIFY);
     c->aad[0] ^= 0x80;
     c->ct[0] ^= 1;
-    assert_int_equal(warden_aead_open(pt, c->key, c->iv, c->aad, c->aad_len, c->ct, c->ct_len,
-                                      c->tag, &err),
-                     WARDEN_EVERIFY);
+    assert_int_equal(
+        warden_aead_open(pt, c->key, c->iv, c->aad, c->aad_len, c->ct, c->ct_len, c->tag, &err),
+        WARDEN_EVERIFY);
 }
 
 static void crypto_aead_aad_encoding_is_unambiguous(void **state)

@@ -100,7 +100,7 @@ static void crypto_envelope_moved_ciphertext_fails(void **state)
         {"texas", "alice", "profile", "43", 3},    /* another id */
         {"texas", "alice", "profile", "42", 2},    /* replay of an older version */
         {"texas", "alice", "profile", "42", 4},
-        {"texas", "alicep", "rofile", "42", 3},    /* same bytes, other split */
+        {"texas", "alicep", "rofile", "42", 3}, /* same bytes, other split */
     };
     for (size_t i = 0; i < sizeof moved / sizeof *moved; i++) {
         assert_int_equal(open_with(dek, &moved[i], &ct, &err), WARDEN_EVERIFY);
@@ -195,9 +195,8 @@ static void crypto_envelope_rejects_bad_refs(void **state)
         {"texas", "alice", "profile", "", 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-        assert_int_equal(
-            warden_envelope_encrypt(&out, dek, &bad[i], (const uint8_t *)"x", 1, &err),
-            WARDEN_EINVAL);
+        assert_int_equal(warden_envelope_encrypt(&out, dek, &bad[i], (const uint8_t *)"x", 1, &err),
+                         WARDEN_EINVAL);
         assert_int_equal(out.len, 0);
     }
     char longname[WARDEN_CRYPTO_NAME_MAX + 2];

@@ -54,8 +54,17 @@ static int teardown(void **state)
 }
 
 /* Offsets in a key-file blob: "WK" 1 provider idlen id(19) version(4) nonce ct tag. */
-enum { OFF_FORMAT = 2, OFF_PROVIDER = 3, OFF_IDLEN = 4, OFF_ID = 5, OFF_VERSION = 24,
-       OFF_NONCE = 28, OFF_CT = 40, OFF_TAG = 72, BLOB_LEN = 88 };
+enum {
+    OFF_FORMAT = 2,
+    OFF_PROVIDER = 3,
+    OFF_IDLEN = 4,
+    OFF_ID = 5,
+    OFF_VERSION = 24,
+    OFF_NONCE = 28,
+    OFF_CT = 40,
+    OFF_TAG = 72,
+    BLOB_LEN = 88
+};
 
 static int unwrap(fixture *f, const uint8_t *p, size_t len, const char *user, warden_err *err)
 {

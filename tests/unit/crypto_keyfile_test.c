@@ -259,15 +259,13 @@ static void crypto_keyfile_rotation_and_retirement_are_durable(void **state)
     assert_int_equal(warden_kek_retire(kek, 9, &err), WARDEN_ENOTFOUND);
     assert_int_equal(warden_kek_retire(kek, 1, &err), 0);
     assert_int_equal(warden_kek_retire(kek, 1, &err), WARDEN_ENOTFOUND);
-    assert_int_equal(warden_kek_unwrap(&back, kek, v1.p, v1.len, "alice", &err),
-                     WARDEN_ENOTFOUND);
+    assert_int_equal(warden_kek_unwrap(&back, kek, v1.p, v1.len, "alice", &err), WARDEN_ENOTFOUND);
     assert_non_null(strstr(err.msg, "retired"));
     warden_kek_free(kek);
 
     /* Retirement is durable and erased the key bytes from the file. */
     assert_int_equal(warden_kek_keyfile_open(&kek, f->path, "texas", &err), 0);
-    assert_int_equal(warden_kek_unwrap(&back, kek, v1.p, v1.len, "alice", &err),
-                     WARDEN_ENOTFOUND);
+    assert_int_equal(warden_kek_unwrap(&back, kek, v1.p, v1.len, "alice", &err), WARDEN_ENOTFOUND);
     assert_int_equal(warden_kek_unwrap(&back, kek, v2.p, v2.len, "alice", &err), 0);
     warden_dek_free(back);
     back = NULL;
@@ -319,13 +317,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(crypto_keyfile_create_is_exclusive_and_private, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(crypto_keyfile_refuses_loose_permissions, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(crypto_keyfile_refuses_loose_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(crypto_keyfile_refuses_foreign_owner, setup, teardown),
         cmocka_unit_test_setup_teardown(crypto_keyfile_detects_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(crypto_keyfile_binds_region, setup, teardown),
-        cmocka_unit_test_setup_teardown(crypto_keyfile_rotation_and_retirement_are_durable,
-                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(crypto_keyfile_rotation_and_retirement_are_durable, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(crypto_keyfile_failed_rotation_changes_nothing, setup,
                                         teardown),
     };

@@ -71,8 +71,8 @@ static int setup(void **state)
             tokens);
     fclose(fp);
     setenv("SOFTHSM2_CONF", f->conf, 1);
-    const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", TOKEN,
-                          "--pin", PIN, "--so-pin", SO_PIN, NULL};
+    const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", TOKEN, "--pin", PIN,
+                          "--so-pin",      SO_PIN,         NULL};
     if (softhsm_util(init) != 0) {
         fprintf(stderr, "softhsm2-util --init-token failed (is softhsm2 installed?)\n");
         return -1;
@@ -153,8 +153,7 @@ static void crypto_pkcs11_round_trip(void **state)
     assert_int_equal(warden_kek_unwrap(&back, kek, blob.p, blob.len, "alice", &err),
                      WARDEN_EVERIFY);
     blob.p[blob.len - 30] ^= 1;
-    assert_int_equal(warden_kek_unwrap(&back, kek, blob.p, blob.len, "bob", &err),
-                     WARDEN_EVERIFY);
+    assert_int_equal(warden_kek_unwrap(&back, kek, blob.p, blob.len, "bob", &err), WARDEN_EVERIFY);
     assert_non_null(strstr(err.msg, "user bob"));
     assert_null(back);
     warden_kek_free(kek);
@@ -186,9 +185,9 @@ static void crypto_pkcs11_kek_is_not_extractable(void **state)
         CK_TOKEN_INFO ti;
         assert_int_equal(fl->C_GetTokenInfo(slots[i], &ti), CKR_OK);
         if (memcmp(ti.label, TOKEN, strlen(TOKEN)) == 0) {
-            assert_int_equal(fl->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION,
-                                               NULL, NULL, &s),
-                             CKR_OK);
+            assert_int_equal(
+                fl->C_OpenSession(slots[i], CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s),
+                CKR_OK);
             found = 1;
         }
     }
@@ -287,15 +286,13 @@ static void crypto_pkcs11_rotation_and_retirement(void **state)
     assert_int_equal(warden_kek_retire(kek, 2, &err), WARDEN_EINVAL);
     assert_int_equal(warden_kek_retire(kek, 1, &err), 0);
     assert_int_equal(warden_kek_retire(kek, 1, &err), WARDEN_ENOTFOUND);
-    assert_int_equal(warden_kek_unwrap(&back, kek, v1.p, v1.len, "alice", &err),
-                     WARDEN_ENOTFOUND);
+    assert_int_equal(warden_kek_unwrap(&back, kek, v1.p, v1.len, "alice", &err), WARDEN_ENOTFOUND);
     assert_non_null(strstr(err.msg, "version 1"));
     warden_kek_free(kek);
 
     /* The token object is gone for good. */
     kek = open_kek(f, "texas");
-    assert_int_equal(warden_kek_unwrap(&back, kek, v1.p, v1.len, "alice", &err),
-                     WARDEN_ENOTFOUND);
+    assert_int_equal(warden_kek_unwrap(&back, kek, v1.p, v1.len, "alice", &err), WARDEN_ENOTFOUND);
     assert_int_equal(warden_kek_unwrap(&back, kek, re.p, re.len, "alice", &err), 0);
     assert_memory_equal(back->key, dek->key, WARDEN_DEK_LEN);
     warden_dek_free(back);
@@ -402,8 +399,7 @@ static void crypto_pkcs11_blob_from_another_region_fails(void **state)
     assert_int_equal(warden_kek_keyfile_create(path, "texas", &err), 0);
     assert_int_equal(warden_kek_keyfile_open(&kf, path, "texas", &err), 0);
     assert_int_equal(warden_kek_wrap(&kb, kf, dek, "alice", &err), 0);
-    assert_int_equal(warden_kek_unwrap(&back, texas, kb.p, kb.len, "alice", &err),
-                     WARDEN_EVERIFY);
+    assert_int_equal(warden_kek_unwrap(&back, texas, kb.p, kb.len, "alice", &err), WARDEN_EVERIFY);
     assert_non_null(strstr(err.msg, "key file provider"));
     warden_kek_free(kf);
     warden_kek_free(texas);
