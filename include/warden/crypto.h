@@ -123,6 +123,10 @@ uint32_t warden_kek_current_version(warden_kek *kek);
 /* The region this KEK serves (borrowed, valid until warden_kek_free). */
 const char *warden_kek_region(const warden_kek *kek);
 
+/* The KEK id written into every blob it wraps ("kf-<hex>" for a key file,
+ * "warden-kek-<region>" for PKCS#11; borrowed, valid until warden_kek_free). */
+const char *warden_kek_id(const warden_kek *kek);
+
 /* Closes the provider and wipes every key byte held in memory; NULL is accepted. */
 void warden_kek_free(warden_kek *kek);
 

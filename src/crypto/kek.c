@@ -72,6 +72,11 @@ const char *warden_kek_region(const warden_kek *kek)
     return kek->region;
 }
 
+const char *warden_kek_id(const warden_kek *kek)
+{
+    return kek->kek_id;
+}
+
 uint32_t warden_kek_current_version(warden_kek *kek)
 {
     pthread_rwlock_rdlock(&kek->lock);

@@ -95,6 +95,7 @@ static void crypto_kek_wrapped_format(void **state)
     assert_int_equal(info.kek_version, 1);
     assert_int_equal(strlen(info.kek_id), 19);
     assert_memory_equal(info.kek_id, f->blob.p + OFF_ID, 19);
+    assert_string_equal(info.kek_id, warden_kek_id(f->kek));
     /* The DEK is not in the blob in the clear. */
     for (size_t i = 0; i + WARDEN_DEK_LEN <= f->blob.len; i++)
         assert_memory_not_equal(f->blob.p + i, f->dek->key, WARDEN_DEK_LEN);

@@ -129,6 +129,7 @@ static void crypto_pkcs11_round_trip(void **state)
     assert_int_equal(warden_wrapped_parse(&info, blob.p, blob.len, &err), 0);
     assert_int_equal(info.provider, WARDEN_KEK_PKCS11);
     assert_string_equal(info.kek_id, "warden-kek-texas");
+    assert_string_equal(warden_kek_id(kek), "warden-kek-texas");
     assert_int_equal(info.kek_version, 1);
     assert_int_equal(warden_kek_unwrap(&back, kek, blob.p, blob.len, "alice", &err), 0);
     assert_memory_equal(back->key, dek->key, WARDEN_DEK_LEN);
