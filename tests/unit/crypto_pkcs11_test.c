@@ -11,6 +11,7 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <p11-kit/pkcs11.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -409,6 +410,61 @@ static void crypto_pkcs11_blob_from_another_region_fails(void **state)
     warden_buf_fini(&kb);
 }
 
+typedef struct worker {
+    warden_kek *kek;
+    const warden_dek *dek;
+    int failures;
+} worker;
+
+static void *wrap_loop(void *arg)
+{
+    worker *w = arg;
+    warden_err err;
+    for (int i = 0; i < 100; i++) {
+        warden_buf b;
+        warden_dek *back = NULL;
+        warden_buf_init(&b);
+        if (warden_kek_wrap(&b, w->kek, w->dek, "alice", &err) != 0 ||
+            warden_kek_unwrap(&back, w->kek, b.p, b.len, "alice", &err) != 0 ||
+            memcmp(back->key, w->dek->key, WARDEN_DEK_LEN) != 0)
+            w->failures++;
+        warden_dek_free(back);
+        warden_buf_fini(&b);
+    }
+    return NULL;
+}
+
+/* keyd serves many clients: one token session shared by threads while the KEK rotates. */
+static void crypto_pkcs11_concurrent_use_during_rotation(void **state)
+{
+    fixture *f = *state;
+    warden_err err;
+    warden_dek *dek;
+    assert_int_equal(warden_kek_pkcs11_create(&f->cfg, &err), 0);
+    warden_kek *kek = open_kek(f, "texas");
+    assert_int_equal(warden_dek_new(&dek, &err), 0);
+    pthread_t t[4];
+    worker w[4];
+    for (int i = 0; i < 4; i++) {
+        w[i].kek = kek;
+        w[i].dek = dek;
+        w[i].failures = 0;
+        assert_int_equal(pthread_create(&t[i], NULL, wrap_loop, &w[i]), 0);
+    }
+    for (uint32_t i = 0; i < 3; i++) {
+        uint32_t v;
+        assert_int_equal(warden_kek_rotate(&v, kek, &err), 0);
+        assert_int_equal(v, i + 2);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].failures, 0);
+    }
+    assert_int_equal(warden_kek_current_version(kek), 4);
+    warden_kek_free(kek);
+    warden_dek_free(dek);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -417,6 +473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(crypto_pkcs11_rotation_and_retirement, setup, teardown),
         cmocka_unit_test_setup_teardown(crypto_pkcs11_login_and_config_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(crypto_pkcs11_blob_from_another_region_fails, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(crypto_pkcs11_concurrent_use_during_rotation, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
