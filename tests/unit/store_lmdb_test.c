@@ -125,6 +125,13 @@ static void store_lmdb_open_refuses_loose_dir(void **state)
     assert_int_equal(warden_store_lmdb_open(&f->st, &cfg, &err), WARDEN_EDENIED);
     assert_non_null(strstr(err.msg, "chmod 700"));
     assert_int_equal(chmod(f->dir, 0700), 0);
+    /* A symbolic link to a good directory is refused too (it could be re-pointed). */
+    char link[160];
+    snprintf(link, sizeof link, "%s/link", f->root);
+    assert_int_equal(symlink(f->dir, link), 0);
+    cfg.dir = link;
+    assert_int_equal(warden_store_lmdb_open(&f->st, &cfg, &err), WARDEN_EDENIED);
+    assert_null(f->st);
     open_store(f, 0);
 }
 
