@@ -288,7 +288,7 @@ void warden_schema_free(warden_schema *s);
 const char *warden_schema_collection(const warden_schema *s);
 
 /* Splits doc (a JSON object) into *excepted, a new object holding only the excepted fields
- * (nested objects kept where they hold an excepted field), and *withheld, a new sorted
+ * (a sub-object is kept if it holds an excepted field or is empty), and *withheld, a sorted
  * array of the JSON Pointers (RFC 6901) of every protected field left out — an unknown
  * field, or a value whose shape the schema does not describe, is protected whole.
  * Caller json_decref()s both. Errors: WARDEN_EINVAL (doc is not an object), WARDEN_ENOMEM. */
