@@ -77,6 +77,17 @@ typedef struct warden_store_page {
     bool more; /* true if entries after the last one may exist: call again with it as after */
 } warden_store_page;
 
+/* One write of a batch (warden_store_record_put_batch); strings and blob are borrowed. */
+typedef struct warden_store_put {
+    const char *user;
+    const char *collection;
+    const char *id;
+    uint64_t version;
+    const uint8_t *blob;
+    size_t len;
+    int result; /* out: 0, or the code warden_store_record_put would have returned */
+} warden_store_put;
+
 /* The backend interface. Arguments arrive already validated (names within bounds, blobs
  * within size, out-structs empty); every function fills err on failure and returns the
  * codes its public wrapper below documents. state is the backend's, from its open call. */
@@ -93,6 +104,8 @@ typedef struct warden_store_ops {
                      warden_err *err);
     int (*record_put)(void *state, const char *user, const char *collection, const char *id,
                       uint64_t version, const uint8_t *blob, size_t len, warden_err *err);
+    /* Items whose result is non-zero on entry failed the argument checks: skip them. */
+    int (*record_put_batch)(void *state, warden_store_put *puts, size_t n, warden_err *err);
     int (*record_get)(void *state, warden_store_record *out, const char *user,
                       const char *collection, const char *id, warden_err *err);
     int (*record_head)(void *state, uint64_t *version, bool *live, const char *user,
@@ -207,6 +220,16 @@ WARDEN_MUST_USE int warden_store_record_put(warden_store *store, const char *use
                                             const char *collection, const char *id,
                                             uint64_t version, const uint8_t *blob, size_t len,
                                             warden_err *err);
+
+/* Group commit: applies n (1..WARDEN_STORE_PAGE_MAX) puts in one atomic, durable commit
+ * (one fsync for all). Each put is checked like warden_store_record_put and gets its own
+ * puts[i].result; those with result 0 are committed together, in order (a later put may
+ * build on an earlier one of the same record), the others changed nothing. Returns 0 when
+ * the commit happened — then look at each result. On a non-zero return nothing was
+ * written and every result holds that code. Errors: WARDEN_EINVAL (n out of range),
+ * WARDEN_ELIMIT (store full), WARDEN_EIO, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_store_record_put_batch(warden_store *store, warden_store_put *puts,
+                                                  size_t n, warden_err *err);
 
 /* Reads a live record into out (initialized with warden_store_record_init).
  * Errors: WARDEN_ENOTFOUND (never written, or deleted), WARDEN_EINVAL, WARDEN_ECORRUPT,

@@ -558,11 +558,13 @@ static int rec_write(MDB_txn *txn, lmdb_store *ls, const warden_buf *key, const 
     return rc;
 }
 
-static int ls_record_put(void *state, const char *user, const char *collection, const char *id,
-                         uint64_t version, const uint8_t *blob, size_t len, warden_err *err)
+/* One record write inside a write transaction: the user must be active and version the
+ * next one. LMDB failures are ELIMIT/EIO/ENOMEM (the transaction must then be aborted);
+ * ENOTFOUND, EEXIST and a corrupt stored value concern only this record. */
+static int put_in_txn(MDB_txn *txn, lmdb_store *ls, const char *user, const char *collection,
+                      const char *id, uint64_t version, const uint8_t *blob, size_t len,
+                      warden_err *err)
 {
-    lmdb_store *ls = state;
-    MDB_txn *txn = NULL;
     warden_buf ukey, key;
     store_user_val u;
     store_rec_val v;
@@ -571,8 +573,6 @@ static int ls_record_put(void *state, const char *user, const char *collection, 
     warden_buf_init(&key);
     int rc = store_key_user(&ukey, user, err);
     if (rc != 0 || (rc = store_key_record(&key, user, collection, id, err)) != 0)
-        goto out;
-    if ((rc = begin(&txn, ls, true, "writing a record", err)) != 0)
         goto out;
     if ((rc = user_read(&u, txn, ls, &ukey, user, err)) != 0)
         goto out;
@@ -599,16 +599,58 @@ static int ls_record_put(void *state, const char *user, const char *collection, 
     v.version = version;
     v.blob = blob;
     v.blob_len = len;
-    if ((rc = rec_write(txn, ls, &key, &v, err)) != 0)
-        goto out;
-    rc = commit(txn, ls, "writing a record", err);
-    txn = NULL;
+    rc = rec_write(txn, ls, &key, &v, err);
 out:
-    if (txn != NULL)
-        mdb_txn_abort(txn);
     warden_buf_fini(&ukey);
     warden_buf_fini(&key);
     return rc;
+}
+
+static bool txn_broken(int rc)
+{
+    return rc == WARDEN_ELIMIT || rc == WARDEN_EIO || rc == WARDEN_ENOMEM || rc == WARDEN_EINTERNAL;
+}
+
+static int ls_record_put(void *state, const char *user, const char *collection, const char *id,
+                         uint64_t version, const uint8_t *blob, size_t len, warden_err *err)
+{
+    lmdb_store *ls = state;
+    MDB_txn *txn = NULL;
+    int rc = begin(&txn, ls, true, "writing a record", err);
+    if (rc != 0)
+        return rc;
+    rc = put_in_txn(txn, ls, user, collection, id, version, blob, len, err);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return rc;
+    }
+    return commit(txn, ls, "writing a record", err);
+}
+
+/* Group commit: every put is tried in one write transaction and one fdatasync covers all
+ * the ones that succeeded. A put that fails on its own (conflict, unknown user) is simply
+ * not part of the commit; an LMDB failure aborts the whole batch. */
+static int ls_record_put_batch(void *state, warden_store_put *puts, size_t n, warden_err *err)
+{
+    lmdb_store *ls = state;
+    MDB_txn *txn = NULL;
+    warden_err item;
+    int rc = begin(&txn, ls, true, "writing a batch of records", err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        warden_store_put *p = &puts[i];
+        if (p->result != 0)
+            continue; /* refused by the argument checks */
+        p->result =
+            put_in_txn(txn, ls, p->user, p->collection, p->id, p->version, p->blob, p->len, &item);
+        if (txn_broken(p->result)) {
+            mdb_txn_abort(txn);
+            *err = item;
+            return item.code;
+        }
+    }
+    return commit(txn, ls, "writing a batch of records", err);
 }
 
 static int ls_record_get(void *state, warden_store_record *out, const char *user,
@@ -812,6 +854,7 @@ static const warden_store_ops LMDB_OPS = {
     .user_shred = ls_user_shred,
     .user_list = ls_user_list,
     .record_put = ls_record_put,
+    .record_put_batch = ls_record_put_batch,
     .record_get = ls_record_get,
     .record_head = ls_record_head,
     .record_delete = ls_record_delete,

@@ -243,6 +243,29 @@ int warden_store_record_put(warden_store *store, const char *user, const char *c
     return store->ops->record_put(store->state, user, collection, id, version, blob, len, err);
 }
 
+int warden_store_record_put_batch(warden_store *store, warden_store_put *puts, size_t n,
+                                  warden_err *err)
+{
+    warden_err item;
+    int rc = check_max(n, err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        warden_store_put *p = &puts[i];
+        p->result = check_record(p->user, p->collection, p->id, &item);
+        if (p->result == 0 && p->version == 0)
+            p->result = WARDEN_EINVAL;
+        if (p->result == 0 && (p->blob == NULL || p->len == 0))
+            p->result = WARDEN_EINVAL;
+        if (p->result == 0 && p->len > WARDEN_STORE_BLOB_MAX)
+            p->result = WARDEN_ELIMIT;
+    }
+    rc = store->ops->record_put_batch(store->state, puts, n, err);
+    for (size_t i = 0; rc != 0 && i < n; i++)
+        puts[i].result = rc;
+    return rc;
+}
+
 int warden_store_record_get(warden_store *store, warden_store_record *out, const char *user,
                             const char *collection, const char *id, warden_err *err)
 {

@@ -724,6 +724,67 @@ static void store_lmdb_map_full(void **state)
         warden_store_record_put(f->st, "alice", "bulk", id, 1, blob, sizeof blob, &err), 0);
 }
 
+static void store_lmdb_put_batch(void **state)
+{
+    fixture *f = *state;
+    warden_err err;
+    open_store(f, 0);
+    assert_int_equal(warden_store_user_register(f->st, "alice", "US", 1700000000, NULL, &err), 0);
+    assert_int_equal(warden_store_user_register(f->st, "sam", "US", 1700000000, NULL, &err), 0);
+    assert_int_equal(warden_store_user_shred(f->st, "sam", 1700000001, &err), 0);
+    put_ok(f->st, "alice", "m", "old", 1, "old-1");
+    const uint8_t *b = (const uint8_t *)"batch";
+    warden_store_put puts[] = {
+        {"alice", "m", "a", 1, b, 5, 0},   /* new record */
+        {"alice", "m", "a", 2, b, 5, 0},   /* builds on the previous put of the batch */
+        {"alice", "m", "old", 1, b, 5, 0}, /* conflict: old is at 1 */
+        {"bob", "m", "x", 1, b, 5, 0},     /* unknown user */
+        {"sam", "m", "x", 1, b, 5, 0},     /* shredded user */
+        {"alice", "m", "old", 2, b, 5, 0}, /* fine */
+        {"alice", "m", "", 1, b, 5, 0},    /* bad id */
+    };
+    assert_int_equal(warden_store_record_put_batch(f->st, puts, 7, &err), 0);
+    static const int want[] = {
+        0, 0, WARDEN_EEXIST, WARDEN_ENOTFOUND, WARDEN_ENOTFOUND, 0, WARDEN_EINVAL};
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(puts[i].result, want[i]);
+    reopen(f);
+    assert_record(f->st, "alice", "m", "a", 2, "batch");
+    assert_record(f->st, "alice", "m", "old", 2, "batch");
+    warden_store_record r;
+    warden_store_record_init(&r);
+    assert_int_equal(warden_store_record_get(f->st, &r, "sam", "m", "x", &err), WARDEN_ENOTFOUND);
+    warden_store_record_fini(&r);
+}
+
+/* A batch that does not fit is all-or-nothing: nothing of it is written. */
+static void store_lmdb_put_batch_map_full(void **state)
+{
+    fixture *f = *state;
+    warden_err err;
+    static uint8_t blob[4096];
+    warden_store_put puts[100];
+    char ids[100][8];
+    open_store(f, 256 * 1024);
+    assert_int_equal(warden_store_user_register(f->st, "alice", "US", 1700000000, NULL, &err), 0);
+    for (int i = 0; i < 100; i++) {
+        snprintf(ids[i], sizeof ids[i], "r%d", i);
+        puts[i] = (warden_store_put){"alice", "bulk", ids[i], 1, blob, sizeof blob, 0};
+    }
+    assert_int_equal(warden_store_record_put_batch(f->st, puts, 100, &err), WARDEN_ELIMIT);
+    assert_non_null(strstr(err.msg, "map_size"));
+    for (int i = 0; i < 100; i++)
+        assert_int_equal(puts[i].result, WARDEN_ELIMIT);
+    uint64_t v = 99;
+    bool live = true;
+    assert_int_equal(warden_store_record_head(f->st, &v, &live, "alice", "bulk", "r0", &err), 0);
+    assert_int_equal(v, 0);
+    assert_false(live);
+    assert_int_equal(warden_store_record_put_batch(f->st, puts, 10, &err), 0);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(puts[i].result, 0);
+}
+
 /* ---- threads ---- */
 
 #define THREADS 8
@@ -845,6 +906,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_lmdb_moved_value_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_foreign_format_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_map_full, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_lmdb_put_batch, setup, teardown),
+        cmocka_unit_test_setup_teardown(store_lmdb_put_batch_map_full, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_threads, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -76,6 +76,15 @@ static int f_put(void *st, const char *user, const char *c, const char *id, uint
     return hit(st, user);
 }
 
+static int f_put_batch(void *st, warden_store_put *puts, size_t n, warden_err *err)
+{
+    (void)err;
+    for (size_t i = 0; i < n; i++)
+        if (puts[i].result == 0)
+            hit(st, puts[i].user);
+    return 0;
+}
+
 static int f_rget(void *st, warden_store_record *out, const char *user, const char *c,
                   const char *id, warden_err *err)
 {
@@ -107,8 +116,8 @@ static int f_rlist(void *st, warden_store_page *out, const char *user, const cha
 }
 
 static const warden_store_ops FAKE = {
-    "fake", f_close, f_register, f_get,    f_set_dek, f_shred, f_user_list,
-    f_put,  f_rget,  f_head,     f_delete, f_rlist,   NULL,
+    "fake", f_close,     f_register, f_get,  f_set_dek, f_shred, f_user_list,
+    f_put,  f_put_batch, f_rget,     f_head, f_delete,  f_rlist, NULL,
 };
 
 static void store_store_rejects_bad_input_before_the_backend(void **state)
@@ -174,6 +183,24 @@ static void store_store_rejects_bad_input_before_the_backend(void **state)
     assert_int_equal(f.last_version, 9);
     assert_int_equal(warden_store_user_rewrap(st, "a", blob, sizeof blob, &good, &err), 0);
     assert_int_equal(f.calls, 3);
+
+    /* A batch: bad items are refused individually and never reach the backend. */
+    warden_store_put puts[] = {
+        {"ok", "c", "1", 1, blob, 1, 99},
+        {"ok", "c d", "2", 1, blob, 1, 0},
+        {"ok", "c", "3", 0, blob, 1, 0},
+        {"ok", "c", "4", 1, NULL, 0, 0},
+        {"", "c", "5", 1, blob, 1, 0},
+        {"ok2", "c", "6", 1, blob, (size_t)WARDEN_STORE_BLOB_MAX + 1, 0},
+    };
+    f.calls = 0;
+    assert_int_equal(warden_store_record_put_batch(st, puts, 6, &err), 0);
+    assert_int_equal(f.calls, 1);
+    assert_int_equal(puts[0].result, 0); /* result is an output: stale input is ignored */
+    for (int i = 1; i < 5; i++)
+        assert_int_equal(puts[i].result, WARDEN_EINVAL);
+    assert_int_equal(puts[5].result, WARDEN_ELIMIT);
+    assert_int_equal(warden_store_record_put_batch(st, puts, 0, &err), WARDEN_EINVAL);
 
     /* A backend failure after a partial page leaves the page empty, not leaked. */
     assert_int_equal(warden_store_user_list(st, &page, NULL, 5, &err), WARDEN_EIO);
