@@ -227,10 +227,11 @@ int warden_store_lmdb_open(warden_store **out, const warden_store_lmdb_config *c
     pthread_mutex_lock(&open_lock);
     for (lmdb_store *p = open_list; p != NULL; p = p->next)
         if (p->dev == ls->dev && p->ino == ls->ino) {
-            pthread_mutex_unlock(&open_lock);
+            /* Formatted under the lock: p may be closed as soon as it is released. */
             rc = warden_err_set(err, WARDEN_EINVAL,
                                 "store directory %s is already open in this process (as %s)",
                                 cfg->dir, p->dir);
+            pthread_mutex_unlock(&open_lock);
             goto out;
         }
     ls->next = open_list;

@@ -197,9 +197,14 @@ const char *warden_schema_collection(const warden_schema *s)
     return s->collection;
 }
 
-static int cmp_str(const void *a, const void *b)
+typedef struct member {
+    const char *key;
+    json_t *val;
+} member;
+
+static int cmp_member(const void *a, const void *b)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
+    return strcmp(((const member *)a)->key, ((const member *)b)->key);
 }
 
 static int withhold(json_t *withheld, const warden_buf *path)
@@ -220,26 +225,32 @@ static int split_obj(json_t *out, json_t *withheld, const json_t *fields, const 
     int rc = 0;
     if (n == 0)
         return 0;
-    const char **keys = malloc(n * sizeof *keys);
-    if (keys == NULL)
+    member *m = malloc(n * sizeof *m);
+    if (m == NULL)
         return WARDEN_ENOMEM;
-    json_object_foreach((json_t *)doc, key, val) keys[i++] = key;
-    qsort(keys, n, sizeof *keys, cmp_str); /* document order does not leak into the output */
+    json_object_foreach((json_t *)doc, key, val)
+    {
+        m[i].key = key;
+        m[i].val = val;
+        i++;
+    }
+    qsort(m, n, sizeof *m, cmp_member); /* document order does not leak into the output */
     for (i = 0; i < n && rc == 0; i++) {
         size_t mark = path->len;
-        val = json_object_get(doc, keys[i]);
-        json_t *cls = json_object_get(fields, keys[i]);
-        if ((rc = ptr_push(path, keys[i])) != 0)
+        const char *k = m[i].key;
+        val = m[i].val;
+        json_t *cls = json_object_get(fields, k);
+        if ((rc = ptr_push(path, k)) != 0)
             break;
         if (json_is_string(cls) && strcmp(json_string_value(cls), "excepted") == 0) {
             json_t *copy = json_deep_copy(val);
-            rc = copy != NULL && json_object_set_new(out, keys[i], copy) == 0 ? 0 : WARDEN_ENOMEM;
+            rc = copy != NULL && json_object_set_new(out, k, copy) == 0 ? 0 : WARDEN_ENOMEM;
         } else if (json_is_object(cls) && json_is_object(val)) {
             json_t *sub = json_object();
             rc = sub != NULL ? split_obj(sub, withheld, cls, val, path) : WARDEN_ENOMEM;
             /* Keep the sub-object unless everything in it was withheld. */
             if (rc == 0 && (json_object_size(sub) > 0 || json_object_size(val) == 0))
-                rc = json_object_set(out, keys[i], sub) == 0 ? 0 : WARDEN_ENOMEM;
+                rc = json_object_set(out, k, sub) == 0 ? 0 : WARDEN_ENOMEM;
             json_decref(sub);
         } else {
             rc = withhold(withheld, path);
@@ -248,7 +259,7 @@ static int split_obj(json_t *out, json_t *withheld, const json_t *fields, const 
         if (rc == 0)
             rc = warden_buf_cstr(path);
     }
-    free(keys);
+    free(m);
     return rc;
 }
 
