@@ -1,277 +1,19 @@
-/* The LMDB backend: one environment per data directory with three named databases,
- *   meta:    "format" -> "warden-store 1"
+/* The LMDB backend's operations (the environment is in lmdb_env.c):
  *   users:   key(user)           -> user value  (codec.c)
  *   records: key(user, coll, id) -> record value (live, or a tombstone keeping the version)
- * Every call is one LMDB transaction; a write commits with fdatasync before returning
- * (the environment never has MDB_NOSYNC or MDB_NOMETASYNC), so an acknowledged write
- * survives a crash. LMDB serializes writers; readers run concurrently, and MDB_NOTLS ties
- * reader slots to transactions rather than threads, so any number of threads may call.
+ * Every call is one LMDB transaction (a batch of puts too); a write commits with
+ * fdatasync before returning, so an acknowledged write survives a crash. LMDB serializes
+ * writers; readers run concurrently.
  * Invariant: every byte read from the map goes through codec.c's checked decoders, and
  * the decoded pointers are used only before the transaction ends. */
-#include "store/store_internal.h"
+#include "store/lmdb_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <lmdb.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#define FORMAT_KEY "format"
-#define FORMAT_VALUE "warden-store 1"
-#define DEFAULT_MAP_SIZE ((size_t)1 << 30)
-
-typedef struct lmdb_store {
-    MDB_env *env;
-    MDB_dbi meta, users, records;
-    dev_t dev;
-    ino_t ino;
-    size_t map_size;
-    char dir[PATH_MAX];
-    struct lmdb_store *next; /* in the open list */
-} lmdb_store;
-
-/* LMDB forbids opening one environment twice in a process (closing one copy would drop
- * the other's file locks), so open directories are tracked by device and inode. */
-static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
-static lmdb_store *open_list;
-
-/* Maps an LMDB or errno code to a warden code, with LMDB's own message. */
-static int fail(warden_err *err, const lmdb_store *ls, int rc, const char *what)
-{
-    int code = WARDEN_EIO;
-    if (rc == MDB_MAP_FULL)
-        return warden_err_set(err, WARDEN_ELIMIT,
-                              "store %s is full (map_size %zu bytes) while %s: raise map_size in "
-                              "the configuration",
-                              ls->dir, ls->map_size, what);
-    if (rc == MDB_READERS_FULL)
-        return warden_err_set(err, WARDEN_ELIMIT,
-                              "store %s: all reader slots are in use while %s: raise readers",
-                              ls->dir, what);
-    if (rc == MDB_CORRUPTED || rc == MDB_PAGE_NOTFOUND || rc == MDB_INVALID ||
-        rc == MDB_VERSION_MISMATCH || rc == MDB_INCOMPATIBLE || rc == MDB_BAD_VALSIZE)
-        code = WARDEN_ECORRUPT;
-    else if (rc == ENOMEM)
-        code = WARDEN_ENOMEM;
-    return warden_err_set(err, code, "store %s: LMDB failed while %s: %s", ls->dir, what,
-                          mdb_strerror(rc));
-}
 
 static MDB_val val_of(const warden_buf *b)
 {
     MDB_val v = {b->len, b->p};
     return v;
-}
-
-static int begin(MDB_txn **txn, lmdb_store *ls, bool write, const char *what, warden_err *err)
-{
-    int rc = mdb_txn_begin(ls->env, NULL, write ? 0 : MDB_RDONLY, txn);
-    return rc != 0 ? fail(err, ls, rc, what) : 0;
-}
-
-/* Commits; LMDB frees the transaction whether or not the commit succeeds. */
-static int commit(MDB_txn *txn, lmdb_store *ls, const char *what, warden_err *err)
-{
-    int rc = mdb_txn_commit(txn);
-    return rc != 0 ? fail(err, ls, rc, what) : 0;
-}
-
-/* ---- opening ---- */
-
-/* Creates dir with mode 0700 (and missing parents 0755), then checks that it is a
- * directory we own that nobody else can enter. */
-static int prepare_dir(struct stat *st, const char *dir, warden_err *err)
-{
-    if (mkdir(dir, 0700) != 0 && errno == ENOENT) {
-        char parent[PATH_MAX];
-        snprintf(parent, sizeof parent, "%s", dir);
-        char *slash = strrchr(parent, '/');
-        if (slash != NULL && slash != parent) {
-            *slash = '\0';
-            int rc = warden_mkdir_p(parent, err);
-            if (rc != 0)
-                return rc;
-        }
-        if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-            return warden_err_set(err, WARDEN_EIO, "cannot create store directory %s: %s", dir,
-                                  strerror(errno));
-    }
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (fd < 0)
-        return warden_err_set(err, errno == ENOTDIR || errno == ELOOP ? WARDEN_EDENIED : WARDEN_EIO,
-                              "cannot open store directory %s: %s", dir, strerror(errno));
-    int rc = fstat(fd, st);
-    close(fd);
-    if (rc != 0)
-        return warden_err_set(err, WARDEN_EIO, "cannot stat store directory %s: %s", dir,
-                              strerror(errno));
-    if (st->st_uid != geteuid())
-        return warden_err_set(err, WARDEN_EDENIED,
-                              "store directory %s is owned by uid %u, not by us (uid %u)", dir,
-                              (unsigned)st->st_uid, (unsigned)geteuid());
-    if ((st->st_mode & 077) != 0)
-        return warden_err_set(err, WARDEN_EDENIED,
-                              "store directory %s has mode %03o: group and others must have no "
-                              "access (chmod 700 %s)",
-                              dir, (unsigned)(st->st_mode & 0777), dir);
-    return 0;
-}
-
-/* Opens the named databases and checks (or, in a new store, writes) the format marker. */
-static int open_dbs(lmdb_store *ls, warden_err *err)
-{
-    MDB_txn *txn = NULL;
-    MDB_val k = {sizeof FORMAT_KEY - 1, FORMAT_KEY}, v;
-    MDB_stat su, sr;
-    int rc = begin(&txn, ls, true, "opening its databases", err);
-    if (rc != 0)
-        return rc;
-    if ((rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &ls->meta)) != 0 ||
-        (rc = mdb_dbi_open(txn, "users", MDB_CREATE, &ls->users)) != 0 ||
-        (rc = mdb_dbi_open(txn, "records", MDB_CREATE, &ls->records)) != 0) {
-        rc = rc == MDB_INCOMPATIBLE ? warden_err_set(err, WARDEN_ECORRUPT,
-                                                     "%s holds an LMDB file that is not a "
-                                                     "warden store",
-                                                     ls->dir)
-                                    : fail(err, ls, rc, "opening its databases");
-        goto out;
-    }
-    rc = mdb_get(txn, ls->meta, &k, &v);
-    if (rc == 0) {
-        if (v.mv_size != sizeof FORMAT_VALUE - 1 ||
-            memcmp(v.mv_data, FORMAT_VALUE, v.mv_size) != 0) {
-            rc = warden_err_set(err, WARDEN_ECORRUPT,
-                                "store %s has an unknown format (expected \"%s\")", ls->dir,
-                                FORMAT_VALUE);
-            goto out;
-        }
-        /* Committed, not aborted: aborting would close the handles just opened. */
-        rc = commit(txn, ls, "opening its databases", err);
-        txn = NULL;
-        goto out;
-    }
-    if (rc != MDB_NOTFOUND) {
-        rc = fail(err, ls, rc, "reading its format");
-        goto out;
-    }
-    if ((rc = mdb_stat(txn, ls->users, &su)) != 0 || (rc = mdb_stat(txn, ls->records, &sr)) != 0) {
-        rc = fail(err, ls, rc, "reading its size");
-        goto out;
-    }
-    if (su.ms_entries != 0 || sr.ms_entries != 0) {
-        rc = warden_err_set(err, WARDEN_ECORRUPT,
-                            "store %s has data but no format marker: not a warden store", ls->dir);
-        goto out;
-    }
-    v.mv_size = sizeof FORMAT_VALUE - 1;
-    v.mv_data = (void *)FORMAT_VALUE;
-    if ((rc = mdb_put(txn, ls->meta, &k, &v, 0)) != 0) {
-        rc = fail(err, ls, rc, "writing its format");
-        goto out;
-    }
-    rc = commit(txn, ls, "creating it", err);
-    txn = NULL;
-out:
-    if (txn != NULL)
-        mdb_txn_abort(txn);
-    return rc;
-}
-
-static void ls_close(void *state)
-{
-    lmdb_store *ls = state;
-    if (ls == NULL)
-        return;
-    pthread_mutex_lock(&open_lock);
-    for (lmdb_store **p = &open_list; *p != NULL; p = &(*p)->next)
-        if (*p == ls) {
-            *p = ls->next;
-            break;
-        }
-    pthread_mutex_unlock(&open_lock);
-    if (ls->env != NULL)
-        mdb_env_close(ls->env);
-    free(ls);
-}
-
-static const warden_store_ops LMDB_OPS;
-
-int warden_store_lmdb_open(warden_store **out, const warden_store_lmdb_config *cfg, warden_err *err)
-{
-    struct stat st;
-    lmdb_store *ls = NULL;
-    bool listed = false;
-    int rc;
-    if (cfg == NULL || cfg->dir == NULL || cfg->dir[0] == '\0')
-        return warden_err_set(err, WARDEN_EINVAL, "the store needs a data directory");
-    if (strlen(cfg->dir) >= PATH_MAX - 16)
-        return warden_err_set(err, WARDEN_EINVAL, "store directory path is too long");
-    if (cfg->readers > 100000)
-        return warden_err_set(err, WARDEN_EINVAL, "%u readers is too many", cfg->readers);
-    rc = prepare_dir(&st, cfg->dir, err);
-    if (rc != 0)
-        return rc;
-    ls = calloc(1, sizeof *ls);
-    if (ls == NULL)
-        return warden_err_set(err, WARDEN_ENOMEM, "out of memory opening the store");
-    snprintf(ls->dir, sizeof ls->dir, "%s", cfg->dir);
-    ls->dev = st.st_dev;
-    ls->ino = st.st_ino;
-    ls->map_size = cfg->map_size != 0 ? cfg->map_size : DEFAULT_MAP_SIZE;
-
-    pthread_mutex_lock(&open_lock);
-    for (lmdb_store *p = open_list; p != NULL; p = p->next)
-        if (p->dev == ls->dev && p->ino == ls->ino) {
-            /* Formatted under the lock: p may be closed as soon as it is released. */
-            rc = warden_err_set(err, WARDEN_EINVAL,
-                                "store directory %s is already open in this process (as %s)",
-                                cfg->dir, p->dir);
-            pthread_mutex_unlock(&open_lock);
-            goto out;
-        }
-    ls->next = open_list;
-    open_list = ls;
-    listed = true;
-    pthread_mutex_unlock(&open_lock);
-
-    if ((rc = mdb_env_create(&ls->env)) != 0) {
-        ls->env = NULL;
-        rc = fail(err, ls, rc, "creating its environment");
-        goto out;
-    }
-    if ((rc = mdb_env_set_maxdbs(ls->env, 3)) != 0 ||
-        (rc = mdb_env_set_mapsize(ls->env, ls->map_size)) != 0 ||
-        (cfg->readers != 0 && (rc = mdb_env_set_maxreaders(ls->env, cfg->readers)) != 0)) {
-        rc = fail(err, ls, rc, "configuring it");
-        goto out;
-    }
-    /* No MDB_NOSYNC / MDB_NOMETASYNC / MDB_MAPASYNC: every commit is durable. */
-    if ((rc = mdb_env_open(ls->env, cfg->dir, MDB_NOTLS, 0600)) != 0) {
-        rc = fail(err, ls, rc, "opening it");
-        goto out;
-    }
-    MDB_envinfo info;
-    if (mdb_env_info(ls->env, &info) == 0)
-        ls->map_size = info.me_mapsize; /* LMDB raises it to the existing data's size */
-    rc = open_dbs(ls, err);
-    if (rc != 0)
-        goto out;
-    rc = warden_store_new(out, &LMDB_OPS, ls, err);
-    ls = NULL; /* warden_store_new closed it on failure */
-out:
-    if (ls != NULL) {
-        if (!listed) {
-            free(ls);
-        } else {
-            ls_close(ls);
-        }
-    }
-    return rc;
 }
 
 /* ---- users ---- */
@@ -285,7 +27,7 @@ static int user_read(store_user_val *v, MDB_txn *txn, lmdb_store *ls, const ward
     if (rc == MDB_NOTFOUND)
         return warden_err_set(err, WARDEN_ENOTFOUND, "user %s is not registered", user);
     if (rc != 0)
-        return fail(err, ls, rc, "reading a user");
+        return store_lmdb_fail(err, ls, rc, "reading a user");
     rc = store_user_decode(v, key->p, key->len, d.mv_data, d.mv_size, err);
     return rc != 0 ? warden_err_prefix(err, "user %s", user) : 0;
 }
@@ -300,7 +42,7 @@ static int user_write(MDB_txn *txn, lmdb_store *ls, const warden_buf *key, const
         MDB_val k = val_of(key), d = val_of(&val);
         rc = mdb_put(txn, ls->users, &k, &d, flags);
         if (rc != 0)
-            rc = fail(err, ls, rc, "writing a user");
+            rc = store_lmdb_fail(err, ls, rc, "writing a user");
     }
     warden_buf_fini(&val);
     return rc;
@@ -332,7 +74,7 @@ static int ls_user_register(void *state, const char *user, const char *jurisdict
     int rc = store_key_user(&key, user, err);
     if (rc != 0)
         goto out;
-    if ((rc = begin(&txn, ls, true, "registering a user", err)) != 0)
+    if ((rc = store_lmdb_begin(&txn, ls, true, "registering a user", err)) != 0)
         goto out;
     rc = user_read(&old, txn, ls, &key, user, err);
     if (rc == 0) {
@@ -354,7 +96,7 @@ static int ls_user_register(void *state, const char *user, const char *jurisdict
     set_dek(&v, dek);
     if ((rc = user_write(txn, ls, &key, &v, MDB_NOOVERWRITE, err)) != 0)
         goto out;
-    rc = commit(txn, ls, "registering a user", err);
+    rc = store_lmdb_commit(txn, ls, "registering a user", err);
     txn = NULL;
 out:
     if (txn != NULL)
@@ -372,7 +114,7 @@ static int ls_user_get(void *state, warden_store_user *out, const char *user, wa
     warden_buf_init(&key);
     int rc = store_key_user(&key, user, err);
     if (rc == 0)
-        rc = begin(&txn, ls, false, "reading a user", err);
+        rc = store_lmdb_begin(&txn, ls, false, "reading a user", err);
     if (rc == 0)
         rc = user_read(&v, txn, ls, &key, user, err);
     if (rc == 0 && warden_buf_append(&out->wrapped, v.blob, v.blob_len) != 0)
@@ -403,7 +145,7 @@ static int ls_user_set_dek(void *state, const char *user, const uint8_t *old, si
     int rc = store_key_user(&key, user, err);
     if (rc != 0)
         goto out;
-    if ((rc = begin(&txn, ls, true, "storing a DEK", err)) != 0)
+    if ((rc = store_lmdb_begin(&txn, ls, true, "storing a DEK", err)) != 0)
         goto out;
     if ((rc = user_read(&v, txn, ls, &key, user, err)) != 0)
         goto out;
@@ -430,7 +172,7 @@ static int ls_user_set_dek(void *state, const char *user, const uint8_t *old, si
     set_dek(&v, dek);
     if ((rc = user_write(txn, ls, &key, &v, 0, err)) != 0)
         goto out;
-    rc = commit(txn, ls, "storing a DEK", err);
+    rc = store_lmdb_commit(txn, ls, "storing a DEK", err);
     txn = NULL;
 out:
     if (txn != NULL)
@@ -449,7 +191,7 @@ static int ls_user_shred(void *state, const char *user, int64_t now, warden_err 
     int rc = store_key_user(&key, user, err);
     if (rc != 0)
         goto out;
-    if ((rc = begin(&txn, ls, true, "shredding a user", err)) != 0)
+    if ((rc = store_lmdb_begin(&txn, ls, true, "shredding a user", err)) != 0)
         goto out;
     if ((rc = user_read(&v, txn, ls, &key, user, err)) != 0)
         goto out;
@@ -463,7 +205,7 @@ static int ls_user_shred(void *state, const char *user, int64_t now, warden_err 
     set_dek(&v, NULL);
     if ((rc = user_write(txn, ls, &key, &v, 0, err)) != 0)
         goto out;
-    rc = commit(txn, ls, "shredding a user", err);
+    rc = store_lmdb_commit(txn, ls, "shredding a user", err);
     txn = NULL;
 out:
     if (txn != NULL)
@@ -498,10 +240,10 @@ static int ls_user_list(void *state, warden_store_page *out, const char *after, 
     warden_buf_init(&start);
     warden_buf_init(&akey);
     int rc = after != NULL ? store_key_user(&akey, after, err) : 0;
-    if (rc != 0 || (rc = begin(&txn, ls, false, "listing users", err)) != 0)
+    if (rc != 0 || (rc = store_lmdb_begin(&txn, ls, false, "listing users", err)) != 0)
         goto out;
     if ((rc = mdb_cursor_open(txn, ls->users, &cur)) != 0) {
-        rc = fail(err, ls, rc, "listing users");
+        rc = store_lmdb_fail(err, ls, rc, "listing users");
         goto out;
     }
     int mrc = seek_after(cur, &k, &d, &start, after != NULL ? &akey : NULL);
@@ -512,7 +254,7 @@ static int ls_user_list(void *state, warden_store_page *out, const char *after, 
         mrc = mdb_cursor_get(cur, &k, &d, MDB_NEXT);
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND) {
-        rc = fail(err, ls, mrc, "listing users");
+        rc = store_lmdb_fail(err, ls, mrc, "listing users");
         goto out;
     }
     out->more = mrc == 0;
@@ -538,7 +280,7 @@ static int rec_read(store_rec_val *v, bool *found, MDB_txn *txn, lmdb_store *ls,
     if (rc == MDB_NOTFOUND)
         return 0;
     if (rc != 0)
-        return fail(err, ls, rc, "reading a record");
+        return store_lmdb_fail(err, ls, rc, "reading a record");
     *found = true;
     return store_rec_decode(v, key->p, key->len, d.mv_data, d.mv_size, err);
 }
@@ -553,7 +295,7 @@ static int rec_write(MDB_txn *txn, lmdb_store *ls, const warden_buf *key, const 
         MDB_val k = val_of(key), d = val_of(&val);
         rc = mdb_put(txn, ls->records, &k, &d, 0);
         if (rc != 0)
-            rc = fail(err, ls, rc, "writing a record");
+            rc = store_lmdb_fail(err, ls, rc, "writing a record");
     }
     warden_buf_fini(&val);
     return rc;
@@ -617,7 +359,7 @@ static int ls_record_put(void *state, const char *user, const char *collection, 
 {
     lmdb_store *ls = state;
     MDB_txn *txn = NULL;
-    int rc = begin(&txn, ls, true, "writing a record", err);
+    int rc = store_lmdb_begin(&txn, ls, true, "writing a record", err);
     if (rc != 0)
         return rc;
     rc = put_in_txn(txn, ls, user, collection, id, version, blob, len, err);
@@ -625,7 +367,7 @@ static int ls_record_put(void *state, const char *user, const char *collection, 
         mdb_txn_abort(txn);
         return rc;
     }
-    return commit(txn, ls, "writing a record", err);
+    return store_lmdb_commit(txn, ls, "writing a record", err);
 }
 
 /* Group commit: every put is tried in one write transaction and one fdatasync covers all
@@ -636,7 +378,7 @@ static int ls_record_put_batch(void *state, warden_store_put *puts, size_t n, wa
     lmdb_store *ls = state;
     MDB_txn *txn = NULL;
     warden_err item;
-    int rc = begin(&txn, ls, true, "writing a batch of records", err);
+    int rc = store_lmdb_begin(&txn, ls, true, "writing a batch of records", err);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -651,7 +393,7 @@ static int ls_record_put_batch(void *state, warden_store_put *puts, size_t n, wa
             return item.code;
         }
     }
-    return commit(txn, ls, "writing a batch of records", err);
+    return store_lmdb_commit(txn, ls, "writing a batch of records", err);
 }
 
 static int ls_record_get(void *state, warden_store_record *out, const char *user,
@@ -664,7 +406,7 @@ static int ls_record_get(void *state, warden_store_record *out, const char *user
     bool found;
     warden_buf_init(&key);
     int rc = store_key_record(&key, user, collection, id, err);
-    if (rc != 0 || (rc = begin(&txn, ls, false, "reading a record", err)) != 0)
+    if (rc != 0 || (rc = store_lmdb_begin(&txn, ls, false, "reading a record", err)) != 0)
         goto out;
     if ((rc = rec_read(&v, &found, txn, ls, &key, err)) != 0) {
         warden_err_prefix(err, "record %s/%s/%s", user, collection, id);
@@ -697,7 +439,7 @@ static int ls_record_head(void *state, uint64_t *version, bool *live, const char
     bool found;
     warden_buf_init(&key);
     int rc = store_key_record(&key, user, collection, id, err);
-    if (rc != 0 || (rc = begin(&txn, ls, false, "reading a record", err)) != 0)
+    if (rc != 0 || (rc = store_lmdb_begin(&txn, ls, false, "reading a record", err)) != 0)
         goto out;
     if ((rc = rec_read(&v, &found, txn, ls, &key, err)) != 0) {
         warden_err_prefix(err, "record %s/%s/%s", user, collection, id);
@@ -722,7 +464,7 @@ static int ls_record_delete(void *state, const char *user, const char *collectio
     bool found;
     warden_buf_init(&key);
     int rc = store_key_record(&key, user, collection, id, err);
-    if (rc != 0 || (rc = begin(&txn, ls, true, "deleting a record", err)) != 0)
+    if (rc != 0 || (rc = store_lmdb_begin(&txn, ls, true, "deleting a record", err)) != 0)
         goto out;
     if ((rc = rec_read(&v, &found, txn, ls, &key, err)) != 0) {
         warden_err_prefix(err, "record %s/%s/%s", user, collection, id);
@@ -744,7 +486,7 @@ static int ls_record_delete(void *state, const char *user, const char *collectio
     v.blob_len = 0;
     if ((rc = rec_write(txn, ls, &key, &v, err)) != 0)
         goto out;
-    rc = commit(txn, ls, "deleting a record", err);
+    rc = store_lmdb_commit(txn, ls, "deleting a record", err);
     txn = NULL;
 out:
     if (txn != NULL)
@@ -770,10 +512,10 @@ static int ls_record_list(void *state, warden_store_page *out, const char *user,
     int rc = store_key_user(&prefix, user, err);
     if (rc == 0 && after_collection != NULL)
         rc = store_key_record(&akey, user, after_collection, after_id, err);
-    if (rc != 0 || (rc = begin(&txn, ls, false, "listing records", err)) != 0)
+    if (rc != 0 || (rc = store_lmdb_begin(&txn, ls, false, "listing records", err)) != 0)
         goto out;
     if ((rc = mdb_cursor_open(txn, ls->records, &cur)) != 0) {
-        rc = fail(err, ls, rc, "listing records");
+        rc = store_lmdb_fail(err, ls, rc, "listing records");
         goto out;
     }
     int mrc = seek_after(cur, &k, &d, &prefix, after_collection != NULL ? &akey : NULL);
@@ -798,7 +540,7 @@ static int ls_record_list(void *state, warden_store_page *out, const char *user,
             goto out;
     }
     if (mrc != 0 && mrc != MDB_NOTFOUND) {
-        rc = fail(err, ls, mrc, "listing records");
+        rc = store_lmdb_fail(err, ls, mrc, "listing records");
         goto out;
     }
     out->more = mrc == 0 && out->n == max;
@@ -812,43 +554,9 @@ out:
     return rc;
 }
 
-/* ---- backup ---- */
-
-static int ls_backup(void *state, const char *path, warden_err *err)
-{
-    lmdb_store *ls = state;
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return warden_err_set(err, errno == EEXIST ? WARDEN_EEXIST : WARDEN_EIO,
-                              "cannot create backup %s: %s", path, strerror(errno));
-    /* MDB_CP_COMPACT walks the live trees only: free pages (old values) are not copied. */
-    int rc = mdb_env_copyfd2(ls->env, fd, MDB_CP_COMPACT);
-    if (rc != 0) {
-        rc = fail(err, ls, rc, "writing a backup");
-    } else if (fsync(fd) != 0) {
-        rc = warden_err_set(err, WARDEN_EIO, "cannot sync backup %s: %s", path, strerror(errno));
-    }
-    if (close(fd) != 0 && rc == 0)
-        rc = warden_err_set(err, WARDEN_EIO, "cannot close backup %s: %s", path, strerror(errno));
-    if (rc != 0) {
-        unlink(path);
-        return rc;
-    }
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (slash == NULL)
-        return warden_dir_sync(".", err);
-    if (slash == dir)
-        slash[1] = '\0';
-    else
-        *slash = '\0';
-    return warden_dir_sync(dir, err);
-}
-
-static const warden_store_ops LMDB_OPS = {
+const warden_store_ops store_lmdb_ops = {
     .name = "lmdb",
-    .close = ls_close,
+    .close = store_lmdb_close,
     .user_register = ls_user_register,
     .user_get = ls_user_get,
     .user_set_dek = ls_user_set_dek,
@@ -860,5 +568,5 @@ static const warden_store_ops LMDB_OPS = {
     .record_head = ls_record_head,
     .record_delete = ls_record_delete,
     .record_list = ls_record_list,
-    .backup = ls_backup,
+    .backup = store_lmdb_backup,
 };

@@ -1,7 +1,7 @@
-/* Tests for src/store/lmdb.c through the public store API, on real LMDB in temp dirs:
- * every operation and its error paths, version compare-and-set, shredding (the API and a
- * compacted backup no longer hold the wrapped DEK), persistence across reopen, corrupted
- * values, a full map, and many threads at once. */
+/* Tests for src/store/lmdb.c through the public store API, on real LMDB in temp dirs
+ * (opening is in store_lmdb_env_test.c): every operation and its error paths, version
+ * compare-and-set, shredding (the API and a compacted backup no longer hold the wrapped DEK),
+ * persistence across reopen, corrupted values, a full map, and many threads at once. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -96,58 +96,6 @@ static void assert_record(warden_store *st, const char *user, const char *coll, 
     assert_int_equal(r.blob.len, strlen(blob));
     assert_memory_equal(r.blob.p, blob, r.blob.len);
     warden_store_record_fini(&r);
-}
-
-static void store_lmdb_open_creates_private_dir(void **state)
-{
-    fixture *f = *state;
-    struct stat st;
-    char path[160];
-    open_store(f, 0);
-    assert_string_equal(warden_store_backend(f->st), "lmdb");
-    assert_int_equal(stat(f->dir, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0700);
-    snprintf(path, sizeof path, "%s/data.mdb", f->dir);
-    assert_int_equal(stat(path, &st), 0);
-    assert_int_equal(st.st_mode & 0777, 0600);
-}
-
-static void store_lmdb_open_refuses_loose_dir(void **state)
-{
-    fixture *f = *state;
-    warden_err err;
-    warden_store_lmdb_config cfg = {.dir = f->dir};
-    char parent[128];
-    snprintf(parent, sizeof parent, "%s/region", f->root);
-    assert_int_equal(mkdir(parent, 0700), 0);
-    assert_int_equal(mkdir(f->dir, 0700), 0);
-    assert_int_equal(chmod(f->dir, 0750), 0);
-    assert_int_equal(warden_store_lmdb_open(&f->st, &cfg, &err), WARDEN_EDENIED);
-    assert_non_null(strstr(err.msg, "chmod 700"));
-    assert_int_equal(chmod(f->dir, 0700), 0);
-    /* A symbolic link to a good directory is refused too (it could be re-pointed). */
-    char link[160];
-    snprintf(link, sizeof link, "%s/link", f->root);
-    assert_int_equal(symlink(f->dir, link), 0);
-    cfg.dir = link;
-    assert_int_equal(warden_store_lmdb_open(&f->st, &cfg, &err), WARDEN_EDENIED);
-    assert_null(f->st);
-    open_store(f, 0);
-}
-
-static void store_lmdb_open_twice_refused(void **state)
-{
-    fixture *f = *state;
-    warden_err err;
-    warden_store *again = NULL;
-    warden_store_lmdb_config cfg = {.dir = f->dir};
-    open_store(f, 0);
-    assert_int_equal(warden_store_lmdb_open(&again, &cfg, &err), WARDEN_EINVAL);
-    assert_non_null(strstr(err.msg, "already open"));
-    assert_null(again);
-    reopen(f); /* closing releases the directory */
-    cfg.dir = "";
-    assert_int_equal(warden_store_lmdb_open(&again, &cfg, &err), WARDEN_EINVAL);
 }
 
 static void store_lmdb_user_register_get(void **state)
@@ -658,31 +606,6 @@ static void store_lmdb_moved_value_detected(void **state)
     warden_buf_fini(&k2);
 }
 
-static void store_lmdb_foreign_format_refused(void **state)
-{
-    fixture *f = *state;
-    warden_err err;
-    MDB_env *env;
-    MDB_txn *txn;
-    MDB_dbi dbi;
-    open_store(f, 0);
-    warden_store_free(f->st);
-    f->st = NULL;
-    assert_int_equal(mdb_env_create(&env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
-    assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
-    assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-    assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-    MDB_val k = {6, "format"}, d = {14, "warden-store 9"};
-    assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
-    assert_int_equal(mdb_txn_commit(txn), 0);
-    mdb_env_close(env);
-    warden_store_lmdb_config cfg = {.dir = f->dir};
-    assert_int_equal(warden_store_lmdb_open(&f->st, &cfg, &err), WARDEN_ECORRUPT);
-    assert_non_null(strstr(err.msg, "unknown format"));
-    assert_null(f->st);
-}
-
 static void store_lmdb_map_full(void **state)
 {
     fixture *f = *state;
@@ -891,9 +814,6 @@ static void store_lmdb_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(store_lmdb_open_creates_private_dir, setup, teardown),
-        cmocka_unit_test_setup_teardown(store_lmdb_open_refuses_loose_dir, setup, teardown),
-        cmocka_unit_test_setup_teardown(store_lmdb_open_twice_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_user_register_get, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_user_dek_set_and_rewrap, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_user_shred, setup, teardown),
@@ -904,7 +824,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(store_lmdb_persists_across_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_corrupt_value_detected, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_moved_value_detected, setup, teardown),
-        cmocka_unit_test_setup_teardown(store_lmdb_foreign_format_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_map_full, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_put_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(store_lmdb_put_batch_map_full, setup, teardown),
