@@ -51,7 +51,7 @@ size_t utf8_check(const uint8_t *p, size_t len)
 cedar_loc lexer_loc_at(const lexer *lx, size_t off)
 {
     cedar_loc loc;
-    if (off >= lx->line_start) {
+    if (off >= lx->line_start && off <= lx->off) {
         loc.line = lx->line;
         loc.col = (uint32_t)(off - lx->line_start + 1);
         return loc;
