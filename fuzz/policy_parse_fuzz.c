@@ -1,6 +1,6 @@
 /* Fuzz target for the Cedar parser: parses arbitrary bytes as a policy set and as
  * one expression. Whatever parses must print back to text that parses to the same
- * tree (checked by printing twice), and templates must link; a mismatch aborts. */
+ * tree, and templates must link; a mismatch aborts. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,18 +65,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     cedar_expr *e = NULL;
     if (warden_policy_set_parse_expr(&e, set, "fuzz.cedar", data, size, &err) == 0) {
-        warden_buf a, b;
+        /* print -> parse must give the same tree (compared through the full form). */
+        warden_buf text, a, b;
+        warden_buf_init(&text);
         warden_buf_init(&a);
         warden_buf_init(&b);
         cedar_expr *e2 = NULL;
-        if (warden_policy_expr_print(&a, e) != 0)
+        if (warden_policy_expr_print(&text, e) != 0 || warden_policy_expr_print_full(&a, e) != 0)
             abort();
-        if (warden_policy_set_parse_expr(&e2, set, "printed", a.p, a.len, &err) != 0)
+        if (warden_policy_set_parse_expr(&e2, set, "printed", text.p, text.len, &err) != 0)
             abort();
-        if (warden_policy_expr_print(&b, e2) != 0)
+        if (warden_policy_expr_print_full(&b, e2) != 0)
             abort();
         if (a.len != b.len || memcmp(a.p, b.p, a.len) != 0)
             abort();
+        warden_buf_fini(&text);
         warden_buf_fini(&a);
         warden_buf_fini(&b);
     }

@@ -99,9 +99,13 @@ WARDEN_MUST_USE int warden_policy_set_link(const cedar_policy **out, cedar_pset 
                                            const cedar_euid *principal, const cedar_euid *resource,
                                            warden_err *err);
 
-/* Appends e as fully parenthesized Cedar text that parses back to the same tree.
- * Errors: WARDEN_ENOMEM. */
+/* Appends e as Cedar text that parses back to the same tree, with parentheses only
+ * where the grammar needs them. Errors: WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_expr_print(warden_buf *out, const cedar_expr *e);
+
+/* As warden_policy_expr_print, but every operator is parenthesized: shows the shape
+ * of the tree (tests, debugging). Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_policy_expr_print_full(warden_buf *out, const cedar_expr *e);
 
 /* Appends p as Cedar policy text (annotations, scope, conditions; a linked policy
  * prints with its slots filled). Errors: WARDEN_ENOMEM. */

@@ -47,11 +47,12 @@ static int parse_expr_exact(cedar_expr **e, cedar_pset *set, const char *text, s
     return rc;
 }
 
-static char *print_expr(const cedar_expr *e)
+static char *print_expr(const cedar_expr *e, bool full)
 {
     warden_buf b;
     warden_buf_init(&b);
-    assert_int_equal(warden_policy_expr_print(&b, e), 0);
+    assert_int_equal(full ? warden_policy_expr_print_full(&b, e) : warden_policy_expr_print(&b, e),
+                     0);
     assert_int_equal(warden_buf_cstr(&b), 0);
     return (char *)b.p;
 }
@@ -123,25 +124,36 @@ static int run_case(const vcase *c)
             print_message("%s: unexpected error: %s\n", c->name, err.msg);
             fails++;
         } else {
-            char *got = print_expr(e);
-            if (strcmp(got, (const char *)c->want.p) != 0) {
-                print_message("%s:\n want %s\n  got %s\n", c->name, (const char *)c->want.p, got);
+            /* want is Cedar text with the intended tree (fully parenthesized in the
+             * vectors): both must have the same shape. */
+            cedar_expr *w = NULL;
+            char *got = print_expr(e, true);
+            if (parse_expr_exact(&w, set, (const char *)c->want.p, c->want.len, &err) != 0) {
+                print_message("%s: expectation does not parse: %s\n", c->name, err.msg);
                 fails++;
             } else {
-                /* Round trip: the printed form parses to the same tree. */
-                cedar_expr *e2 = NULL;
-                if (parse_expr_exact(&e2, set, got, strlen(got), &err) != 0) {
-                    print_message("%s: reparse failed: %s\n", c->name, err.msg);
+                char *want = print_expr(w, true);
+                if (strcmp(got, want) != 0) {
+                    print_message("%s:\n want %s\n  got %s\n", c->name, want, got);
                     fails++;
-                } else {
-                    char *again = print_expr(e2);
-                    if (strcmp(again, got) != 0) {
-                        print_message("%s: round trip changed %s to %s\n", c->name, got, again);
-                        fails++;
-                    }
-                    free(again);
                 }
+                free(want);
             }
+            /* Round trip: the normal printed form parses to the same tree. */
+            char *text = print_expr(e, false);
+            cedar_expr *e2 = NULL;
+            if (parse_expr_exact(&e2, set, text, strlen(text), &err) != 0) {
+                print_message("%s: reparse of %s failed: %s\n", c->name, text, err.msg);
+                fails++;
+            } else {
+                char *again = print_expr(e2, true);
+                if (strcmp(again, got) != 0) {
+                    print_message("%s: round trip changed %s to %s\n", c->name, got, again);
+                    fails++;
+                }
+                free(again);
+            }
+            free(text);
             free(got);
         }
     } else {
@@ -735,6 +747,46 @@ static void policy_parser_parse_euid(void **state)
     warden_policy_set_free(set);
 }
 
+static void policy_parser_printer(void **state)
+{
+    (void)state;
+    const struct {
+        const char *in, *min, *full;
+    } cases[] = {
+        {"true || false && true", "true || false && true", "true || (false && true)"},
+        {"(true || false) && !(principal.a[\"b c\"])", "(true || false) && !principal.a[\"b c\"]",
+         "(true || false) && (!((principal.a)[\"b c\"]))"},
+        {"-(5) + --5 - -(-5)", "-(5) + -(-5) - -(-5)", "((-(5)) + (-(-5))) - (-(-5))"},
+        {"(if true then 1 else 2).x", "(if true then 1 else 2).x", "(if true then 1 else 2).x"},
+        {"principal has a.b && \"x\" like \"a*\\*\" && resource is R in principal",
+         "principal has a.b && \"x\" like \"a*\\*\" && resource is R in principal",
+         "((principal has a.b) && (\"x\" like \"a*\\*\")) && (resource is R in principal)"},
+        {"{a: 1, \"b c\": -9223372036854775808, if2: [1, (1 + 2) * 3]}",
+         "{a: 1, \"b c\": -9223372036854775808, if2: [1, (1 + 2) * 3]}",
+         "{a: 1, \"b c\": -9223372036854775808, if2: [1, (1 + 2) * 3]}"},
+        {"(-5).foo", "(-5).foo", "(-5).foo"},
+        {"1 - (2 - 3)", "1 - (2 - 3)", "1 - (2 - 3)"},
+        {"(1 < 2) == (3 in 4)", "(1 < 2) == (3 in 4)", "(1 < 2) == (3 in 4)"},
+        {"ip(\"1\").isIpv4().x", "ip(\"1\").isIpv4().x", "(ip(\"1\").isIpv4()).x"},
+        {"context[\"if\"][\"__cedar\"][\"ok\"] has \"then\"",
+         "context[\"if\"][\"__cedar\"].ok has \"then\"",
+         "(((context[\"if\"])[\"__cedar\"]).ok) has \"then\""},
+        {"\"\\u{7}\\0*\"", "\"\\u{7}\\0*\"", "\"\\u{7}\\0*\""},
+    };
+    cedar_pset *set = new_set();
+    warden_err err;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cedar_expr *e;
+        assert_int_equal(parse_expr_exact(&e, set, cases[i].in, strlen(cases[i].in), &err), 0);
+        char *min = print_expr(e, false), *full = print_expr(e, true);
+        assert_string_equal(min, cases[i].min);
+        assert_string_equal(full, cases[i].full);
+        free(min);
+        free(full);
+    }
+    warden_policy_set_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -753,6 +805,7 @@ int main(void)
         cmocka_unit_test(policy_parser_height_limit),
         cmocka_unit_test(policy_parser_size_and_node_limits),
         cmocka_unit_test(policy_parser_parse_euid),
+        cmocka_unit_test(policy_parser_printer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
