@@ -5,7 +5,12 @@
  * WARDEN_EPARSE (or WARDEN_ELIMIT for the size/depth/node bounds below).
  *
  * Thread safety: a set is not synchronised. Parsing and linking mutate it; once the
- * caller stops mutating it, any number of threads may read it concurrently. */
+ * caller stops mutating it, any number of threads may read it concurrently.
+ *
+ * Stack: parsing recurses at most CEDAR_MAX_DEPTH levels (about 1 KiB each, 4 KiB
+ * under the sanitizers), and printing recurses over the tree's height (at most
+ * CEDAR_MAX_HEIGHT, a few hundred bytes each): run them on a thread with at least
+ * 512 KiB of stack (the default 8 MiB is plenty). */
 #ifndef WARDEN_POLICY_PARSER_H
 #define WARDEN_POLICY_PARSER_H
 

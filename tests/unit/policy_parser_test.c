@@ -747,6 +747,47 @@ static void policy_parser_parse_euid(void **state)
     warden_policy_set_free(set);
 }
 
+static void policy_parser_long_key_lists(void **state)
+{
+    (void)state;
+    /* Past 64 entries duplicates are found by sorting: check both paths. */
+    for (int dup = 0; dup < 2; dup++) {
+        warden_buf b;
+        warden_buf_init(&b);
+        assert_int_equal(warden_buf_puts(&b, "{"), 0);
+        for (int i = 0; i < 200; i++)
+            assert_int_equal(warden_buf_printf(&b, "k%d: %d, ", i, i), 0);
+        assert_int_equal(warden_buf_printf(&b, "k%d: 0}", dup ? 7 : 200), 0);
+        cedar_pset *set = new_set();
+        warden_err err;
+        cedar_expr *e;
+        int rc = parse_expr_exact(&e, set, (const char *)b.p, b.len, &err);
+        if (dup) {
+            assert_int_equal(rc, WARDEN_EPARSE);
+            assert_non_null(strstr(err.msg, "duplicate key \"k7\""));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(e->u.rec.n, 201);
+        }
+        warden_buf_fini(&b);
+        warden_buf_init(&b);
+        for (int i = 0; i < 200; i++)
+            assert_int_equal(warden_buf_printf(&b, "@a%d ", i), 0);
+        assert_int_equal(
+            warden_buf_printf(&b, "@a%d permit(principal, action, resource);", dup ? 150 : 200), 0);
+        rc = parse_exact(set, (const char *)b.p, b.len, &err);
+        if (dup) {
+            assert_int_equal(rc, WARDEN_EPARSE);
+            assert_non_null(strstr(err.msg, "duplicate annotation @a150"));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(set->policies[0]->n_annos, 201);
+        }
+        warden_buf_fini(&b);
+        warden_policy_set_free(set);
+    }
+}
+
 static void policy_parser_printer(void **state)
 {
     (void)state;
@@ -806,6 +847,7 @@ int main(void)
         cmocka_unit_test(policy_parser_size_and_node_limits),
         cmocka_unit_test(policy_parser_parse_euid),
         cmocka_unit_test(policy_parser_printer),
+        cmocka_unit_test(policy_parser_long_key_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
