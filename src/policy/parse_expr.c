@@ -266,8 +266,9 @@ static int parse_record(parser *ps, cedar_expr **out)
         if (np < 64) {
             for (size_t i = 0; i < np; i++) {
                 if (prev[i].key == ent.key) {
-                    rc = perr(ps, kloc, WARDEN_EPARSE, "duplicate key \"%.*s\" in record literal",
-                              (int)(ent.key->len > 100 ? 100 : ent.key->len), ent.key->p);
+                    char q[128];
+                    rc = perr(ps, kloc, WARDEN_EPARSE, "duplicate key \"%s\" in record literal",
+                              pset_quote(q, sizeof q, ent.key->p, ent.key->len));
                     goto out;
                 }
             }
@@ -300,8 +301,9 @@ static int parse_record(parser *ps, cedar_expr **out)
         const cedar_str *dup = first_dup(keys, n);
         free(keys);
         if (dup != NULL) {
-            rc = perr(ps, loc, WARDEN_EPARSE, "duplicate key \"%.*s\" in record literal",
-                      (int)(dup->len > 100 ? 100 : dup->len), dup->p);
+            char q[128];
+            rc = perr(ps, loc, WARDEN_EPARSE, "duplicate key \"%s\" in record literal",
+                      pset_quote(q, sizeof q, dup->p, dup->len));
             goto out;
         }
     }
