@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "policy/parser.h"
 #include "warden/util.h"
 
@@ -788,6 +790,66 @@ static void policy_parser_long_key_lists(void **state)
     }
 }
 
+/* Known answers from the reference parser: every text must be accepted or rejected
+ * exactly as the reference does, and accepted ones must survive a round trip. */
+static void policy_parser_reference_acceptance(void **state)
+{
+    (void)state;
+    const char *dir = getenv("WARDEN_SOURCE_DIR");
+    char path[4096];
+    snprintf(path, sizeof path, "%s/tests/vectors/cedar_reference_acceptance.json",
+             dir ? dir : ".");
+    json_error_t jerr;
+    json_t *doc = json_load_file(path, 0, &jerr);
+    if (doc == NULL)
+        fail_msg("%s: %s", path, jerr.text);
+    json_t *cases = json_object_get(doc, "cases");
+    assert_true(json_array_size(cases) >= 700);
+    int fails = 0, accepted = 0;
+    for (size_t i = 0; i < json_array_size(cases); i++) {
+        json_t *c = json_array_get(cases, i);
+        const char *verdict = json_string_value(json_array_get(c, 0));
+        json_t *jt = json_array_get(c, 1);
+        const char *text = json_string_value(jt);
+        assert_non_null(verdict);
+        assert_non_null(text);
+        cedar_pset *set = new_set();
+        warden_err err;
+        int rc = parse_exact(set, text, json_string_length(jt), &err);
+        bool want_ok = strcmp(verdict, "OK") == 0;
+        if ((rc == 0) != want_ok) {
+            print_message("case %zu: reference says %s, we say %s\n  %s\n", i, verdict,
+                          rc == 0 ? "OK" : err.msg, text);
+            fails++;
+        }
+        if (rc == 0) {
+            accepted++;
+            for (size_t k = 0; k < set->n_policies + set->n_templates; k++) {
+                const cedar_policy *p =
+                    k < set->n_policies ? set->policies[k] : set->templates[k - set->n_policies];
+                warden_buf b, b2;
+                warden_buf_init(&b);
+                warden_buf_init(&b2);
+                assert_int_equal(warden_policy_print(&b, p), 0);
+                cedar_pset *s2 = new_set();
+                assert_int_equal(parse_exact(s2, (const char *)b.p, b.len, &err), 0);
+                const cedar_policy *q = s2->n_policies ? s2->policies[0] : s2->templates[0];
+                assert_int_equal(warden_policy_print(&b2, q), 0);
+                assert_int_equal(b.len, b2.len);
+                assert_memory_equal(b.p, b2.p, b.len);
+                warden_policy_set_free(s2);
+                warden_buf_fini(&b);
+                warden_buf_fini(&b2);
+            }
+        }
+        warden_policy_set_free(set);
+    }
+    json_decref(doc);
+    print_message("reference acceptance: %d accepted, %d failures\n", accepted, fails);
+    assert_true(accepted >= 300);
+    assert_int_equal(fails, 0);
+}
+
 static void policy_parser_printer(void **state)
 {
     (void)state;
@@ -847,6 +909,7 @@ int main(void)
         cmocka_unit_test(policy_parser_size_and_node_limits),
         cmocka_unit_test(policy_parser_parse_euid),
         cmocka_unit_test(policy_parser_printer),
+        cmocka_unit_test(policy_parser_reference_acceptance),
         cmocka_unit_test(policy_parser_long_key_lists),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
