@@ -82,6 +82,11 @@ WARDEN_MUST_USE int warden_policy_set_parse_euid(cedar_euid *out, cedar_pset *se
 WARDEN_MUST_USE int warden_policy_set_intern(const cedar_str **out, cedar_pset *set, const void *p,
                                              size_t len, warden_err *err);
 
+/* True when p[0..len) is a valid entity type name in normalized form ("A" or
+ * "A::B::C": ASCII identifiers, no spaces, no reserved word such as `if` or `in`, no
+ * `__cedar` component), as the reference requires of entity types given in JSON. */
+bool warden_policy_valid_type(const void *p, size_t len);
+
 /* Allocates size zeroed bytes (8-byte aligned) in set's arena, freed with the set:
  * for evaluator data hung on cedar_expr.aux. Returns NULL when memory is exhausted. */
 void *warden_policy_set_alloc(cedar_pset *set, size_t size);
@@ -94,10 +99,11 @@ const cedar_policy *warden_policy_set_find(const cedar_pset *set, const char *id
 /* Links template template_id into a new policy new_id, filling ?principal with
  * *principal and ?resource with *resource (NULL for a slot the template lacks), and
  * appends it to set->policies; *out (if not NULL) is the new policy. The euid strings
- * may come from any set or be caller-built: they are interned into this one.
- * Errors: WARDEN_ENOTFOUND (no such template), WARDEN_EINVAL (a slot value missing, or
- * given for a slot the template lacks), WARDEN_EEXIST (new_id is already a policy or
- * template id), WARDEN_ENOMEM. */
+ * (type and id both non-NULL) may come from any set or be caller-built: they are
+ * interned into this one. Errors: WARDEN_ENOTFOUND (no such template), WARDEN_EINVAL
+ * (a slot value missing, given for a slot the template lacks, or with an invalid
+ * entity type name), WARDEN_EEXIST (new_id is already a policy or template id),
+ * WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_set_link(const cedar_policy **out, cedar_pset *set,
                                            const char *template_id, size_t template_id_len,
                                            const char *new_id, size_t new_id_len,

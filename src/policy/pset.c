@@ -251,6 +251,34 @@ void pset_add(cedar_pset *set, cedar_policy *p)
         set->policies[set->n_policies++] = p;
 }
 
+bool warden_policy_valid_type(const void *p, size_t len)
+{
+    const char *s = p;
+    size_t i = 0;
+    for (;;) {
+        size_t start = i;
+        if (i >= len ||
+            !(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+            return false;
+        while (i < len && (s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') ||
+                           (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+            i++;
+        lexer lx;
+        token t;
+        const char *what;
+        lexer_init(&lx, (const uint8_t *)s + start, i - start);
+        if (lexer_next(&lx, &t, &what) != 0 || KW_IS_RESERVED(t.kw))
+            return false;
+        if (i - start == 7 && memcmp(s + start, "__cedar", 7) == 0)
+            return false;
+        if (i == len)
+            return true;
+        if (len - i < 2 || s[i] != ':' || s[i + 1] != ':')
+            return false;
+        i += 2;
+    }
+}
+
 static int link_euid(cedar_euid *dst, cedar_pset *set, const cedar_euid *src)
 {
     dst->type = pset_intern(set, src->type->p, src->type->len);
@@ -280,6 +308,15 @@ int warden_policy_set_link(const cedar_policy **out, cedar_pset *set, const char
                                      : "template \"%s\" has no %s slot to link",
                               pset_quote(q, sizeof q, t->id->p, t->id->len), slot);
     }
+    const cedar_euid *bad =
+        principal != NULL && !warden_policy_valid_type(principal->type->p, principal->type->len)
+            ? principal
+        : resource != NULL && !warden_policy_valid_type(resource->type->p, resource->type->len)
+            ? resource
+            : NULL;
+    if (bad != NULL)
+        return warden_err_set(err, WARDEN_EINVAL, "invalid entity type name \"%s\"",
+                              pset_quote(q, sizeof q, bad->type->p, bad->type->len));
     if (pset_lookup(set, new_id, new_id_len) != NULL)
         return warden_err_set(err, WARDEN_EEXIST, "policy id \"%s\" is already in use",
                               pset_quote(q, sizeof q, new_id, new_id_len));

@@ -850,6 +850,19 @@ static void policy_parser_reference_acceptance(void **state)
     assert_int_equal(fails, 0);
 }
 
+static void policy_parser_valid_type(void **state)
+{
+    (void)state;
+    const char *good[] = {"A", "User", "_", "a1::B_2::c", "permit::when", "principal", "Action"};
+    const char *bad[] = {"",     "1A",      "A::",           "::A", "A:::B", "A ::B", "A::if",
+                         "true", "__cedar", "X::__cedar::Y", "A-B", "A:B",   "é",     "A::\"b\""};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+        assert_true(warden_policy_valid_type(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_false(warden_policy_valid_type(bad[i], strlen(bad[i])));
+    assert_false(warden_policy_valid_type("A\0B", 3));
+}
+
 static void policy_parser_printer(void **state)
 {
     (void)state;
@@ -909,6 +922,7 @@ int main(void)
         cmocka_unit_test(policy_parser_size_and_node_limits),
         cmocka_unit_test(policy_parser_parse_euid),
         cmocka_unit_test(policy_parser_printer),
+        cmocka_unit_test(policy_parser_valid_type),
         cmocka_unit_test(policy_parser_reference_acceptance),
         cmocka_unit_test(policy_parser_long_key_lists),
     };
