@@ -22,18 +22,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bounds that keep hostile input from exhausting the stack or memory. */
-#define CEDAR_MAX_TEXT (16u * 1024u * 1024u) /* bytes of policy text per parse call */
-#define CEDAR_MAX_DEPTH 200u                 /* syntactic nesting: ( [ { if ! - */
-#define CEDAR_MAX_HEIGHT                                                                           \
-    1000u                                    /* height of an expression tree, so that              \
-                                              * `a || b || ...` chains stay recursable */
-#define CEDAR_MAX_NODES (2u * 1024u * 1024u) /* AST nodes per parse call */
+/* Bounds that keep hostile input from exhausting the stack or memory:
+ * - CEDAR_MAX_TEXT: bytes of policy text per parse call;
+ * - CEDAR_MAX_DEPTH: syntactic nesting of ( [ { if and the scope's parentheses;
+ * - CEDAR_MAX_HEIGHT: height of an expression tree, so that long `a || b || ...`
+ *   chains stay safe for recursive evaluators and printers;
+ * - CEDAR_MAX_NODES: expression nodes per parse call. */
+#define CEDAR_MAX_TEXT (16u * 1024u * 1024u)
+#define CEDAR_MAX_DEPTH 200u
+#define CEDAR_MAX_HEIGHT 1000u
+#define CEDAR_MAX_NODES (2u * 1024u * 1024u)
 
 typedef struct cedar_pset_internal cedar_pset_internal;
 
 /* A policy set: static and linked policies (evaluated by the authorizer) and
- * templates (not evaluated themselves), each array in insertion order. */
+ * templates (not evaluated themselves), each array in insertion order. The arrays
+ * may move when the set grows (parse, link): index them afresh after a mutation;
+ * the policies themselves never move. */
 typedef struct cedar_pset {
     cedar_policy **policies; /* static policies, then linked ones as they are linked */
     size_t n_policies;
@@ -54,15 +59,16 @@ WARDEN_MUST_USE int warden_policy_set_new(cedar_pset **out, warden_err *err);
 void warden_policy_set_free(cedar_pset *set);
 
 /* Parses Cedar policy text (any number of policies and templates) and adds them to
- * set. Ids are assigned as the reference does for one text: "policy<N>" with N counting
- * every policy and template in source order, starting at the number of policies and
- * templates this set has already received through warden_policy_set_parse (0 for a new set).
- * file names the source in messages ("policy.cedar"). All or nothing: on error the
- * set's policies and templates are unchanged.
+ * set. Ids are assigned as the reference does for one text: "policy<N>" with N
+ * counting every policy and template in source order, starting at the number of
+ * policies and templates this set received from earlier calls (0 for a
+ * new set). file names the source in messages ("policy.cedar"). All or nothing: on
+ * error the set's policies and templates are unchanged (strings interned on the way
+ * stay in the arena until the set is freed).
  * Errors: WARDEN_EPARSE (syntax or a rule the reference enforces at parse time),
  * WARDEN_ELIMIT (text > CEDAR_MAX_TEXT, nesting > CEDAR_MAX_DEPTH, tree height >
- * CEDAR_MAX_HEIGHT, nodes > CEDAR_MAX_NODES), WARDEN_EEXIST (an assigned id is already in the set),
- * WARDEN_ENOMEM. */
+ * CEDAR_MAX_HEIGHT, nodes > CEDAR_MAX_NODES), WARDEN_EEXIST (an assigned id is
+ * already in the set, e.g. taken by a linked policy), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_set_parse(cedar_pset *set, const char *file, const uint8_t *text,
                                             size_t len, warden_err *err);
 
