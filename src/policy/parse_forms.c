@@ -330,7 +330,6 @@ out:
 int parse_name_primary(parser *ps, cedar_expr **out)
 {
     cedar_loc loc = ps->tok.loc;
-    token first = ps->tok;
     const cedar_str *path;
     cedar_loc ploc;
     char b[64];
@@ -377,7 +376,6 @@ int parse_name_primary(parser *ps, cedar_expr **out)
         (*out)->u.ext.n = n;
         return set_children(ps, *out, args, n);
     }
-    (void)first;
     return perr(ps, loc, WARDEN_EPARSE,
                 "unknown variable `%.*s` (variables are principal, action, resource, context; "
                 "quote it to make a string)",
