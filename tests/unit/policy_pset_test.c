@@ -45,7 +45,6 @@ static int parse_expr_exact(cedar_expr **e, cedar_pset *set, const char *text, s
     return rc;
 }
 
-
 static void policy_pset_ids_continue_across_calls(void **state)
 {
     (void)state;
@@ -163,6 +162,22 @@ static void policy_pset_link_template(void **state)
         WARDEN_EEXIST);
     assert_int_equal(warden_policy_set_link(NULL, set, "policy1", 7, "policy0", 7, &x, NULL, &err),
                      WARDEN_EEXIST);
+    cedar_euid badtype = x;
+    assert_int_equal(warden_policy_set_intern(&badtype.type, set, "Not A Type", 10, &err), 0);
+    assert_int_equal(warden_policy_set_link(NULL, set, "policy1", 7, "n2", 2, &badtype, NULL, &err),
+                     WARDEN_EINVAL);
+    assert_non_null(strstr(err.msg, "invalid entity type name \"Not A Type\""));
+    /* Caller-given ids are escaped in messages. */
+    assert_int_equal(warden_policy_set_link(NULL, set, "no\n\"pe", 6, "n1", 2, &x, NULL, &err),
+                     WARDEN_ENOTFOUND);
+    assert_string_equal(err.msg, "no template with id \"no\\x0A\\\"pe\"");
+    char longid[300];
+    memset(longid, 'x', sizeof longid);
+    assert_int_equal(
+        warden_policy_set_link(NULL, set, longid, sizeof longid, "n1", 2, &x, NULL, &err),
+        WARDEN_ENOTFOUND);
+    assert_non_null(strstr(err.msg, "xxx...\""));
+    assert_true(strlen(err.msg) < 120);
     assert_int_equal(set->n_policies, 1);
     assert_int_equal(warden_policy_set_link(NULL, set, "policy1", 7, "n1", 2, &x, NULL, &err), 0);
     assert_int_equal(set->n_policies, 2);
@@ -210,6 +225,47 @@ static void policy_pset_valid_type(void **state)
     assert_false(warden_policy_valid_type("A\0B", 3));
 }
 
+/* Thousands of policies and strings: the interner and the id index grow and rehash
+ * many times, and every id and string must still be found afterwards. */
+static void policy_pset_growth(void **state)
+{
+    (void)state;
+    cedar_pset *set = new_set();
+    warden_err err;
+    warden_buf b;
+    warden_buf_init(&b);
+    const int n = 3000;
+    for (int i = 0; i < n; i++)
+        assert_int_equal(warden_buf_printf(&b,
+                                           "permit(principal == User::\"u%d\", action, resource) "
+                                           "when { context.k%d == \"v%d\" };\n",
+                                           i, i % 700, i),
+                         0);
+    assert_int_equal(parse_exact(set, (const char *)b.p, b.len, &err), 0);
+    assert_int_equal(set->n_policies, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        char id[32], uid[32];
+        int len = snprintf(id, sizeof id, "policy%d", i);
+        const cedar_policy *p = warden_policy_set_find(set, id, (size_t)len, false);
+        assert_non_null(p);
+        assert_ptr_equal(p, set->policies[i]);
+        int ul = snprintf(uid, sizeof uid, "u%d", i);
+        const cedar_str *s;
+        assert_int_equal(warden_policy_set_intern(&s, set, uid, (size_t)ul, &err), 0);
+        assert_ptr_equal(s, p->principal.entity.id);
+        /* Attribute names repeat every 700 policies: one interned string each. */
+        const cedar_expr *eq = p->conds[0].expr;
+        assert_int_equal(eq->kind, CEDAR_E_EQ);
+        assert_ptr_equal(eq->u.op.a->u.attr.attr,
+                         set->policies[i % 700]->conds[0].expr->u.op.a->u.attr.attr);
+    }
+    assert_ptr_equal(set->policies[0]->principal.entity.type,
+                     set->policies[n - 1]->principal.entity.type);
+    assert_null(warden_policy_set_find(set, "policy3000", 10, false));
+    warden_buf_fini(&b);
+    warden_policy_set_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -218,6 +274,7 @@ int main(void)
         cmocka_unit_test(policy_pset_link_template),
         cmocka_unit_test(policy_pset_strings_with_nul_and_interning),
         cmocka_unit_test(policy_pset_valid_type),
+        cmocka_unit_test(policy_pset_growth),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
