@@ -65,11 +65,19 @@ static int builtin_find(const cedar_str *name)
     return -1;
 }
 
-int node_new(parser *ps, cedar_expr **out, cedar_expr_kind kind, cedar_loc loc)
+int node_budget(parser *ps, cedar_loc loc)
 {
     if (++ps->nodes > CEDAR_MAX_NODES)
-        return perr(ps, loc, WARDEN_ELIMIT, "policy text has more than %u expression nodes",
+        return perr(ps, loc, WARDEN_ELIMIT, "policy text has more than %u syntax nodes",
                     CEDAR_MAX_NODES);
+    return 0;
+}
+
+int node_new(parser *ps, cedar_expr **out, cedar_expr_kind kind, cedar_loc loc)
+{
+    int rc = node_budget(ps, loc);
+    if (rc != 0)
+        return rc;
     cedar_expr *e = policy_arena_alloc(ps->arena, sizeof *e);
     if (e == NULL)
         return perr(ps, loc, WARDEN_ENOMEM, "out of memory");

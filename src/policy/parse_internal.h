@@ -51,6 +51,9 @@ int parse_type_path(parser *ps, const cedar_str **out, cedar_loc *loc);
 const cedar_str *first_dup(const cedar_str **keys, size_t n);
 /* ---- node construction and special forms (parse_forms.c) ---- */
 
+/* Counts one more node (expression, scope entity, annotation, policy) against
+ * CEDAR_MAX_NODES; ELIMIT past it. */
+int node_budget(parser *ps, cedar_loc loc);
 /* Allocates a leaf node (height 1), counting it against CEDAR_MAX_NODES. */
 int node_new(parser *ps, cedar_expr **out, cedar_expr_kind kind, cedar_loc loc);
 /* Raises e's height above child's (NULL is ignored); ELIMIT past CEDAR_MAX_HEIGHT. */

@@ -27,7 +27,8 @@
  * - CEDAR_MAX_DEPTH: syntactic nesting of ( [ { if and the scope's parentheses;
  * - CEDAR_MAX_HEIGHT: height of an expression tree, so that long `a || b || ...`
  *   chains stay safe for recursive evaluators and printers;
- * - CEDAR_MAX_NODES: expression nodes per parse call. */
+ * - CEDAR_MAX_NODES: expression nodes, scope entities, annotations and policies
+ *   per parse call. */
 #define CEDAR_MAX_TEXT (16u * 1024u * 1024u)
 #define CEDAR_MAX_DEPTH 200u
 #define CEDAR_MAX_HEIGHT 1000u

@@ -564,7 +564,7 @@ static void policy_parser_size_and_node_limits(void **state)
     cedar_expr *e;
     assert_int_equal(warden_policy_set_parse_expr(&e, set, "big.cedar", text, len, &err),
                      WARDEN_ELIMIT);
-    assert_non_null(strstr(err.msg, "expression nodes"));
+    assert_non_null(strstr(err.msg, "syntax nodes"));
     free(text);
     warden_policy_set_free(set);
 }
