@@ -332,6 +332,11 @@ static int print(warden_buf *b, const cedar_expr *e, int ctx, bool full)
     return WARDEN_EINTERNAL;
 }
 
+int warden_policy_euid_print(warden_buf *out, const cedar_euid *e)
+{
+    return put_euid(out, e);
+}
+
 int warden_policy_expr_print(warden_buf *out, const cedar_expr *e)
 {
     return print(out, e, PREC_EXPR, false);

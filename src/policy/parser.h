@@ -125,6 +125,10 @@ WARDEN_MUST_USE int warden_policy_expr_print(warden_buf *out, const cedar_expr *
  * of the tree (tests, debugging). Errors: WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_expr_print_full(warden_buf *out, const cedar_expr *e);
 
+/* Appends e as Cedar text, `Type::"id"` with the id escaped as a Cedar string literal
+ * (for messages, logs and reports). Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_policy_euid_print(warden_buf *out, const cedar_euid *e);
+
 /* Appends p as Cedar policy text (annotations, scope, conditions; a linked policy
  * prints with its slots filled). Errors: WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_print(warden_buf *out, const cedar_policy *p);

@@ -83,10 +83,29 @@ static void policy_ast_print_printer(void **state)
     warden_policy_set_free(set);
 }
 
+static void policy_ast_print_euid(void **state)
+{
+    (void)state;
+    cedar_pset *set = new_set();
+    warden_err err;
+    cedar_euid e;
+    const char *t = "NS::User::\"a\\\"b\\n\\u{1}\"";
+    assert_int_equal(
+        warden_policy_set_parse_euid(&e, set, "arg", (const uint8_t *)t, strlen(t), &err), 0);
+    warden_buf b;
+    warden_buf_init(&b);
+    assert_int_equal(warden_policy_euid_print(&b, &e), 0);
+    assert_int_equal(warden_buf_cstr(&b), 0);
+    assert_string_equal((char *)b.p, "NS::User::\"a\\\"b\\n\\u{1}\"");
+    warden_buf_fini(&b);
+    warden_policy_set_free(set);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(policy_ast_print_printer),
+        cmocka_unit_test(policy_ast_print_euid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
