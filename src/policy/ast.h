@@ -87,6 +87,9 @@ typedef enum cedar_ext {
     CEDAR_EXT_COUNT
 } cedar_ext;
 
+/* Methods follow the four constructors in cedar_ext. */
+#define CEDAR_EXT_IS_METHOD(fn) ((fn) > CEDAR_EXT_DURATION)
+
 typedef enum cedar_expr_kind {
     /* literals and leaves */
     CEDAR_E_BOOL,   /* u.b */
