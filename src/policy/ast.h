@@ -12,8 +12,13 @@
  * - Conditions never contain template slots (the parser rejects them, as the
  *   reference does), so a linked policy shares its template's conditions.
  * - The parser has already rejected what the reference rejects at parse time:
- *   unknown functions and methods, wrong arity of builtin and extension
- *   calls, duplicate record keys, chained relations, integer overflow of literals. */
+ *   unknown functions and methods, a method called as a function and vice versa,
+ *   wrong arity of the builtin methods (contains, isEmpty, getTag, ...), duplicate
+ *   record keys, chained relations, integer literals out of range, reserved names.
+ *   The arity of extension calls is NOT checked at parse time (the reference checks
+ *   it when evaluating), so the evaluator must check u.ext.n.
+ * - Expression trees are at most CEDAR_MAX_HEIGHT nodes tall (parser.h), so the
+ *   evaluator may recurse over them. */
 #ifndef WARDEN_POLICY_AST_H
 #define WARDEN_POLICY_AST_H
 
@@ -54,7 +59,7 @@ typedef enum cedar_var {
  * the receiver is args[0]. The parser checks function-vs-method style and arity. */
 typedef enum cedar_ext {
     /* constructors: f(string) */
-    CEDAR_EXT_IP,
+    CEDAR_EXT_IP, /* argument counts below are what the functions accept when evaluated */
     CEDAR_EXT_DECIMAL,
     CEDAR_EXT_DATETIME,
     CEDAR_EXT_DURATION,
@@ -154,6 +159,7 @@ typedef struct cedar_rec_entry {
 struct cedar_expr {
     cedar_expr_kind kind;
     cedar_loc loc;
+    uint32_t height; /* of this subtree: 1 for a leaf, <= CEDAR_MAX_HEIGHT */
     /* Free for the evaluator (e.g. a pre-parsed extension literal or a compiled
      * constant), set once in a single-threaded prepare step before concurrent use;
      * the parser leaves it NULL. Memory for it may come from warden_policy_set_alloc(). */

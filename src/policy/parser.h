@@ -18,8 +18,10 @@
 
 /* Bounds that keep hostile input from exhausting the stack or memory. */
 #define CEDAR_MAX_TEXT (16u * 1024u * 1024u) /* bytes of policy text per parse call */
-#define CEDAR_MAX_DEPTH 200u                 /* nesting of expressions */
-#define CEDAR_MAX_NODES (4u * 1024u * 1024u) /* AST nodes per parse call */
+#define CEDAR_MAX_DEPTH 200u                 /* syntactic nesting: ( [ { if ! - */
+#define CEDAR_MAX_HEIGHT 1000u               /* height of an expression tree, so that
+                                              * `a || b || ...` chains stay recursable */
+#define CEDAR_MAX_NODES (2u * 1024u * 1024u) /* AST nodes per parse call */
 
 typedef struct cedar_pset_internal cedar_pset_internal;
 
@@ -51,8 +53,8 @@ void warden_policy_set_free(cedar_pset *set);
  * file names the source in messages ("policy.cedar"). All or nothing: on error the
  * set's policies and templates are unchanged.
  * Errors: WARDEN_EPARSE (syntax or a rule the reference enforces at parse time),
- * WARDEN_ELIMIT (text > CEDAR_MAX_TEXT, nesting > CEDAR_MAX_DEPTH, nodes >
- * CEDAR_MAX_NODES), WARDEN_EEXIST (an assigned id is already in the set),
+ * WARDEN_ELIMIT (text > CEDAR_MAX_TEXT, nesting > CEDAR_MAX_DEPTH, tree height >
+ * CEDAR_MAX_HEIGHT, nodes > CEDAR_MAX_NODES), WARDEN_EEXIST (an assigned id is already in the set),
  * WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_set_parse(cedar_pset *set, const char *file, const uint8_t *text,
                                             size_t len, warden_err *err);
