@@ -11,6 +11,7 @@
 
 #include "policy/ast.h"
 #include "warden/common.h"
+#include "warden/util.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -19,7 +20,8 @@
 /* Bounds that keep hostile input from exhausting the stack or memory. */
 #define CEDAR_MAX_TEXT (16u * 1024u * 1024u) /* bytes of policy text per parse call */
 #define CEDAR_MAX_DEPTH 200u                 /* syntactic nesting: ( [ { if ! - */
-#define CEDAR_MAX_HEIGHT 1000u               /* height of an expression tree, so that
+#define CEDAR_MAX_HEIGHT                                                                           \
+    1000u                                    /* height of an expression tree, so that              \
                                               * `a || b || ...` chains stay recursable */
 #define CEDAR_MAX_NODES (2u * 1024u * 1024u) /* AST nodes per parse call */
 
@@ -96,5 +98,13 @@ WARDEN_MUST_USE int warden_policy_set_link(const cedar_policy **out, cedar_pset 
                                            const char *new_id, size_t new_id_len,
                                            const cedar_euid *principal, const cedar_euid *resource,
                                            warden_err *err);
+
+/* Appends e as fully parenthesized Cedar text that parses back to the same tree.
+ * Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_policy_expr_print(warden_buf *out, const cedar_expr *e);
+
+/* Appends p as Cedar policy text (annotations, scope, conditions; a linked policy
+ * prints with its slots filled). Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_policy_print(warden_buf *out, const cedar_policy *p);
 
 #endif
