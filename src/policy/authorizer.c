@@ -492,7 +492,9 @@ int warden_authorize(warden_decision *out, warden_authz *z, const warden_policie
     d.pe = cedar_entities_find(d.ctx.ents, &rq->principal);
     d.ae = cedar_entities_find(d.ctx.ents, &rq->action);
     d.re = cedar_entities_find(d.ctx.ents, &rq->resource);
-    d.ctx.principal_ent = d.pe;
+    d.ctx.ent[CEDAR_VAR_PRINCIPAL] = d.pe;
+    d.ctx.ent[CEDAR_VAR_ACTION] = d.ae;
+    d.ctx.ent[CEDAR_VAR_RESOURCE] = d.re;
 
     for (size_t i = 0; i < ps->n_unindexed && d.rc == 0; i++)
         consider(&d, ps->unindexed[i]);

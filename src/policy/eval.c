@@ -21,6 +21,15 @@ static int fail(cedar_evctx *ctx, const char *fmt, ...)
     return -1;
 }
 
+const cedar_entity *cedar_eval_find(const cedar_evctx *ctx, const cedar_uid *u)
+{
+    /* The request's own entities are looked up once per decision. */
+    for (int i = 0; i < 3; i++)
+        if (u == ctx->var[i].u.uid && ctx->ent[i] != NULL)
+            return ctx->ent[i];
+    return cedar_entities_find(ctx->ents, u);
+}
+
 static int oom(cedar_evctx *ctx)
 {
     return fail(ctx, "evaluation ran out of memory");
@@ -45,7 +54,9 @@ static int eval_in(bool *out, const cedar_value *a, const cedar_value *b, cedar_
     if (a->kind != CEDAR_V_ENTITY)
         return type_err(ctx, "entity", a);
     if (b->kind == CEDAR_V_ENTITY) {
-        *out = cedar_entities_in(ctx->ents, a->u.uid, b->u.uid);
+        const cedar_entity *e;
+        *out = cedar_uid_eq(a->u.uid, b->u.uid) || ((e = cedar_eval_find(ctx, a->u.uid)) != NULL &&
+                                                    cedar_entity_has_ancestor(e, b->u.uid));
         return 0;
     }
     if (b->kind != CEDAR_V_SET)
@@ -59,7 +70,7 @@ static int eval_in(bool *out, const cedar_value *a, const cedar_value *b, cedar_
         *out = true;
         return 0;
     }
-    const cedar_entity *e = cedar_entities_find(ctx->ents, a->u.uid);
+    const cedar_entity *e = cedar_eval_find(ctx, a->u.uid);
     if (e == NULL)
         return 0;
     /* Iterate the smaller side: the set's elements or the entity's ancestors. */
@@ -136,7 +147,7 @@ static int get_attr(cedar_value *out, const cedar_value *v, const cedar_str *att
         return 0;
     }
     if (v->kind == CEDAR_V_ENTITY) {
-        const cedar_entity *e = cedar_entities_find(ctx->ents, v->u.uid);
+        const cedar_entity *e = cedar_eval_find(ctx, v->u.uid);
         if (e == NULL)
             return fail(ctx, "entity `%s` does not exist",
                         cedar_uid_show(buf, sizeof buf, v->u.uid));
@@ -158,7 +169,7 @@ static int has_attr(bool *out, const cedar_value **next, const cedar_value *v,
     if (v->kind == CEDAR_V_RECORD) {
         r = v->u.rec;
     } else if (v->kind == CEDAR_V_ENTITY) {
-        const cedar_entity *e = cedar_entities_find(ctx->ents, v->u.uid);
+        const cedar_entity *e = cedar_eval_find(ctx, v->u.uid);
         if (e == NULL) {
             *out = false;
             return 0;
@@ -308,7 +319,7 @@ static int eval_tag(cedar_value *out, const cedar_expr *e, cedar_evctx *ctx)
         return -1;
     if (want(ctx, &a, CEDAR_V_ENTITY) || want(ctx, &b, CEDAR_V_STRING))
         return -1;
-    const cedar_entity *ent = cedar_entities_find(ctx->ents, a.u.uid);
+    const cedar_entity *ent = cedar_eval_find(ctx, a.u.uid);
     const cedar_value *t = ent ? cedar_record_get(ent->tags, b.u.s) : NULL;
     if (e->kind == CEDAR_E_HAS_TAG) {
         out->kind = CEDAR_V_BOOL;

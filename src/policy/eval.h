@@ -20,10 +20,13 @@
 typedef struct cedar_evctx {
     const struct warden_entities *ents; /* never NULL (may be empty) */
     cedar_value var[4];                 /* indexed by cedar_var */
-    const cedar_entity *principal_ent;  /* cached lookups (NULL when absent) */
+    const cedar_entity *ent[3];         /* principal, action, resource (NULL when absent) */
     cedar_varena *arena;
     char msg[CEDAR_EVAL_MSG_MAX];
 } cedar_evctx;
+
+/* The entity for uid u (NULL when absent), using the request's cached lookups. */
+const cedar_entity *cedar_eval_find(const cedar_evctx *ctx, const cedar_uid *u);
 
 /* Evaluates e. Returns 0 with *out set, or -1 with ctx->msg describing the error. */
 int cedar_eval(cedar_value *out, const cedar_expr *e, cedar_evctx *ctx);

@@ -106,6 +106,7 @@ static const char *via_eval(fixture *f, const char *expr)
     ctx.var[CEDAR_VAR_ACTION] = (cedar_value){.kind = CEDAR_V_ENTITY, .u.uid = &f->rq->action};
     ctx.var[CEDAR_VAR_RESOURCE] = (cedar_value){.kind = CEDAR_V_ENTITY, .u.uid = &f->rq->resource};
     ctx.var[CEDAR_VAR_CONTEXT] = f->rq->context;
+    ctx.ent[CEDAR_VAR_PRINCIPAL] = cedar_entities_find(f->es, &f->rq->principal);
     cedar_value v;
     const char *res;
     if (cedar_eval(&v, e, &ctx) != 0) {
