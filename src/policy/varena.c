@@ -60,6 +60,8 @@ void cedar_varena_reset(cedar_varena *a)
 
 void *cedar_varena_alloc(cedar_varena *a, size_t size)
 {
+    if (size > a->limit)
+        return NULL; /* also keeps the rounding below from wrapping */
     size = (size + 7) & ~(size_t)7;
     if (size == 0)
         size = 8;
