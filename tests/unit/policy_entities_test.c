@@ -257,6 +257,16 @@ static void policy_uid_text(void **state)
     const char buf[] = {'U', ':', ':', '"', 'a', '"', 'Z'};
     assert_int_equal(cedar_parse_uid_text(&u, buf, 6, &a, &err), 0);
     assert_int_not_equal(cedar_parse_uid_text(&u, buf, 5, &a, &err), 0);
+    /* Cedar strings are UTF-8: stray, overlong and surrogate sequences are refused. */
+    static const char *const bad_utf8[] = {"U::\"\xff\"", "U::\"\xc0\xaf\"", "U::\"\xed\xa0\x80\"",
+                                           "U::\"\xf4\x90\x80\x80\"", "U::\"\xe2\x82\""};
+    for (size_t i = 0; i < sizeof bad_utf8 / sizeof bad_utf8[0]; i++) {
+        assert_int_equal(cedar_parse_uid_text(&u, bad_utf8[i], strlen(bad_utf8[i]), &a, &err),
+                         WARDEN_EINVAL);
+        assert_non_null(strstr(err.msg, "UTF-8"));
+    }
+    const char *ok8 = "U::\"\xe2\x82\xac\xf0\x9f\x98\x80\"";
+    assert_int_equal(cedar_parse_uid_text(&u, ok8, strlen(ok8), &a, &err), 0);
     assert_true(cedar_type_name_valid("a::b_c::D1", 10));
     assert_false(cedar_type_name_valid("a::", 3));
     assert_false(cedar_type_name_valid("::a", 3));
