@@ -223,13 +223,6 @@ static int parse_call_args(parser *ps, cedar_expr ***args, uint32_t *n)
     return parse_list(ps, T_RPAREN, "',' or ')' in the argument list", args, n);
 }
 
-static int ptr_cmp(const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t) * (const cedar_str *const *)a;
-    uintptr_t y = (uintptr_t) * (const cedar_str *const *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* `{ key: value, ... }` */
 static int parse_record(parser *ps, cedar_expr **out)
 {
@@ -304,11 +297,7 @@ static int parse_record(parser *ps, cedar_expr **out)
         const cedar_rec_entry *ents = (const cedar_rec_entry *)v.p;
         for (size_t i = 0; i < n; i++)
             keys[i] = ents[i].key;
-        qsort(keys, n, sizeof *keys, ptr_cmp);
-        const cedar_str *dup = NULL;
-        for (size_t i = 1; i < n && dup == NULL; i++)
-            if (keys[i] == keys[i - 1])
-                dup = keys[i];
+        const cedar_str *dup = first_dup(keys, n);
         free(keys);
         if (dup != NULL) {
             rc = perr(ps, loc, WARDEN_EPARSE, "duplicate key \"%.*s\" in record literal",

@@ -46,6 +46,9 @@ int parse_entity_ref(parser *ps, cedar_euid *out);
 /* Checks and interns a type path `A::B` (current token an identifier): stops before a
  * `::` that is followed by a string (which would make it an entity literal). */
 int parse_type_path(parser *ps, const cedar_str **out, cedar_loc *loc);
+/* Sorts keys[0..n) (interned pointers) and returns one that occurs twice, or NULL:
+ * duplicate detection in O(n log n) for long records and annotation lists. */
+const cedar_str *first_dup(const cedar_str **keys, size_t n);
 /* Parses one expression (Cedar's `Expr`). */
 int parse_expr(parser *ps, cedar_expr **out);
 

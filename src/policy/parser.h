@@ -5,7 +5,12 @@
  * WARDEN_EPARSE (or WARDEN_ELIMIT for the size/depth/node bounds below).
  *
  * Thread safety: a set is not synchronised. Parsing and linking mutate it; once the
- * caller stops mutating it, any number of threads may read it concurrently. */
+ * caller stops mutating it, any number of threads may read it concurrently.
+ *
+ * Stack: parsing recurses at most CEDAR_MAX_DEPTH levels (about 1 KiB each, 4 KiB
+ * under the sanitizers), and printing recurses over the tree's height (at most
+ * CEDAR_MAX_HEIGHT, a few hundred bytes each): run them on a thread with at least
+ * 512 KiB of stack (the default 8 MiB is plenty). */
 #ifndef WARDEN_POLICY_PARSER_H
 #define WARDEN_POLICY_PARSER_H
 
@@ -99,9 +104,13 @@ WARDEN_MUST_USE int warden_policy_set_link(const cedar_policy **out, cedar_pset 
                                            const cedar_euid *principal, const cedar_euid *resource,
                                            warden_err *err);
 
-/* Appends e as fully parenthesized Cedar text that parses back to the same tree.
- * Errors: WARDEN_ENOMEM. */
+/* Appends e as Cedar text that parses back to the same tree, with parentheses only
+ * where the grammar needs them. Errors: WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_expr_print(warden_buf *out, const cedar_expr *e);
+
+/* As warden_policy_expr_print, but every operator is parenthesized: shows the shape
+ * of the tree (tests, debugging). Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_policy_expr_print_full(warden_buf *out, const cedar_expr *e);
 
 /* Appends p as Cedar policy text (annotations, scope, conditions; a linked policy
  * prints with its slots filled). Errors: WARDEN_ENOMEM. */

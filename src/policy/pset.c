@@ -15,7 +15,13 @@ uint64_t warden_policy_hash(const void *p, size_t len)
         h ^= s[i];
         h *= 0x100000001b3ull;
     }
-    return h ^ (h >> 29);
+    /* Final avalanche (murmur3 fmix64) so that the low bits used as table index
+     * depend on every byte. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
 }
 
 int warden_policy_set_new(cedar_pset **out, warden_err *err)
@@ -57,17 +63,16 @@ void *warden_policy_set_alloc(cedar_pset *set, size_t size)
 static int intern_grow(cedar_pset_internal *in)
 {
     size_t cap = in->strs_cap ? in->strs_cap * 2 : 1024;
-    const cedar_str **t = calloc(cap, sizeof *t);
+    pset_slot *t = calloc(cap, sizeof *t);
     if (t == NULL)
         return WARDEN_ENOMEM;
     for (size_t i = 0; i < in->strs_cap; i++) {
-        const cedar_str *s = in->strs[i];
-        if (s == NULL)
+        if (in->strs[i].s == NULL)
             continue;
-        size_t j = (size_t)s->hash & (cap - 1);
-        while (t[j] != NULL)
+        size_t j = (size_t)in->strs[i].hash & (cap - 1);
+        while (t[j].s != NULL)
             j = (j + 1) & (cap - 1);
-        t[j] = s;
+        t[j] = in->strs[i];
     }
     free(in->strs);
     in->strs = t;
@@ -82,13 +87,13 @@ static const cedar_str *intern_find(const cedar_pset_internal *in, const void *p
         return NULL;
     size_t j = (size_t)h & (in->strs_cap - 1);
     for (;;) {
-        const cedar_str *s = in->strs[j];
-        if (s == NULL) {
+        const pset_slot *e = &in->strs[j];
+        if (e->s == NULL) {
             *slot = j;
             return NULL;
         }
-        if (s->hash == h && s->len == len && (len == 0 || memcmp(s->p, p, len) == 0))
-            return s;
+        if (e->hash == h && e->s->len == len && (len == 0 || memcmp(e->s->p, p, len) == 0))
+            return e->s;
         j = (j + 1) & (in->strs_cap - 1);
     }
 }
@@ -113,7 +118,8 @@ const cedar_str *pset_intern(cedar_pset *set, const void *p, size_t len)
     n->p = copy;
     n->len = len;
     n->hash = h;
-    in->strs[slot] = n;
+    in->strs[slot].hash = h;
+    in->strs[slot].s = n;
     in->strs_n++;
     return n;
 }

@@ -6,10 +6,16 @@
 #include "policy/arena.h"
 #include "policy/parser.h"
 
+typedef struct pset_slot {
+    uint64_t hash;
+    const cedar_str *s; /* NULL: empty */
+} pset_slot;
+
 struct cedar_pset_internal {
     policy_arena arena;
-    /* interner: open addressing, capacity a power of two, load <= 1/2 */
-    const cedar_str **strs;
+    /* interner: open addressing, capacity a power of two, load <= 1/2; the hash is
+     * kept in the slot so that a probe does not touch the string on a mismatch */
+    pset_slot *strs;
     size_t strs_cap, strs_n;
     /* id -> policy or template (one namespace, as in the reference): keys are
      * interned ids, so they compare by pointer */
