@@ -95,6 +95,8 @@ int cedar_json_to_uid(cedar_uid *out, const json_t *j, cedar_varena *a, bool all
 
 static int to_value(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
                     unsigned depth, warden_err *err);
+static int to_record(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
+                     unsigned depth, warden_err *err);
 
 static int extn(cedar_value *out, const json_t *fn, const json_t *arg, const json_t *args,
                 cedar_varena *a, const char *what, unsigned depth, warden_err *err)
@@ -201,6 +203,19 @@ static int to_value(cedar_value *out, const json_t *j, cedar_varena *a, const ch
                 return extn(out, fn, arg, args, a, what, depth, err);
         }
     }
+    return to_record(out, j, a, what, depth, err);
+}
+
+int cedar_json_to_value(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
+                        warden_err *err)
+{
+    return to_value(out, j, a, what, 0, err);
+}
+
+/* The members of object j as a record (never an escape: entity attrs and tags are maps). */
+static int to_record(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
+                     unsigned depth, warden_err *err)
+{
     size_t n = json_object_size(j), i = 0;
     cedar_field *f = cedar_varena_alloc(a, (n ? n : 1) * sizeof *f);
     if (f == NULL)
@@ -232,10 +247,12 @@ static int to_value(cedar_value *out, const json_t *j, cedar_varena *a, const ch
     return 0;
 }
 
-int cedar_json_to_value(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
-                        warden_err *err)
+int cedar_json_to_record(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
+                         warden_err *err)
 {
-    return to_value(out, j, a, what, 0, err);
+    if (!json_is_object(j))
+        return warden_err_set(err, WARDEN_EINVAL, "%s: expected a JSON object", what);
+    return to_record(out, j, a, what, 0, err);
 }
 
 /* ---- Type::"id" text ---- */
