@@ -189,7 +189,7 @@ static int prec_of(const cedar_expr *e)
     case CEDAR_E_GET_TAG:
         return PREC_MEMBER;
     case CEDAR_E_EXT:
-        return e->u.ext.fn > CEDAR_EXT_DURATION ? PREC_MEMBER : PREC_PRIMARY;
+        return CEDAR_EXT_IS_METHOD(e->u.ext.fn) ? PREC_MEMBER : PREC_PRIMARY;
     default:
         return binop(e->kind, &p) != NULL ? p : PREC_PRIMARY;
     }
@@ -299,7 +299,7 @@ static int print(warden_buf *b, const cedar_expr *e, int ctx, bool full)
         return put(b, "}");
     case CEDAR_E_EXT: {
         uint32_t first = 0;
-        if (e->u.ext.fn > CEDAR_EXT_DURATION) {
+        if (CEDAR_EXT_IS_METHOD(e->u.ext.fn)) {
             P(operand(b, e->u.ext.args[0], PREC_MEMBER, full));
             P(put(b, "."));
             first = 1;
@@ -330,6 +330,11 @@ static int print(warden_buf *b, const cedar_expr *e, int ctx, bool full)
         return put(b, ")");
     }
     return WARDEN_EINTERNAL;
+}
+
+int warden_policy_euid_print(warden_buf *out, const cedar_euid *e)
+{
+    return put_euid(out, e);
 }
 
 int warden_policy_expr_print(warden_buf *out, const cedar_expr *e)

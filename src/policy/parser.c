@@ -174,8 +174,10 @@ static int parse_scope_entity(parser *ps, int var, cedar_euid *e, bool *slot)
 {
     char b[64];
     unsigned parens = 0;
-    int rc;
+    int rc = node_budget(ps, ps->tok.loc);
     *slot = false;
+    if (rc != 0)
+        return rc;
     while (ps->tok.kind == T_LPAREN) {
         if (++parens + ps->depth > CEDAR_MAX_DEPTH)
             return perr(ps, ps->tok.loc, WARDEN_ELIMIT, "scope nested more than %u levels deep",
@@ -355,7 +357,7 @@ static int parse_annotations(parser *ps, cedar_policy *p)
     while (ps->tok.kind == T_AT) {
         cedar_annotation a = {0};
         cedar_loc loc = ps->tok.loc;
-        if ((rc = advance(ps)) != 0)
+        if ((rc = node_budget(ps, loc)) != 0 || (rc = advance(ps)) != 0)
             goto out;
         if (ps->tok.kind != T_IDENT) {
             rc = expect_fail(ps, "an annotation name after '@'");
@@ -478,6 +480,8 @@ static int parse_policy(parser *ps, cedar_policy *p)
     size_t start = ps->tok.off;
     p->loc = ps->tok.loc;
     p->file = ps->file;
+    if ((rc = node_budget(ps, p->loc)) != 0)
+        return rc;
     if ((rc = parse_annotations(ps, p)) != 0)
         return rc;
     token t = ps->tok;

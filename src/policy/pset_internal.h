@@ -25,6 +25,9 @@ struct cedar_pset_internal {
     size_t parsed;            /* policies + templates received through text, for ids */
 };
 
+/* Writes p[0..len) into buf (NUL-terminated) fit for an error message: control bytes,
+ * quotes, backslashes and invalid UTF-8 escaped, long text cut with "...". Returns buf. */
+const char *pset_quote(char *buf, size_t size, const void *p, size_t len);
 /* Interns without an err sink; NULL when memory is exhausted. */
 const cedar_str *pset_intern(cedar_pset *set, const void *p, size_t len);
 /* Looks an interned-or-not id up without inserting it; NULL when absent. */
