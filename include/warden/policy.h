@@ -55,9 +55,9 @@ size_t warden_policies_count(const warden_policies *ps);
  * "tags":{..}} without a schema, accepting and rejecting what the reference does: an entity
  * repeated identically is accepted, a differing duplicate, duplicate keys, nulls,
  * non-integer numbers and cycles in the hierarchy are errors; attrs and tags are maps (a
- * lone "__entity" key there is an attribute). Computes the transitive closure of parents. Errors: WARDEN_EPARSE (JSON syntax, with line:col),
- * WARDEN_EINVAL (shape or values), WARDEN_ELIMIT (size > 256 MiB, nesting > 128),
- * WARDEN_ENOMEM. */
+ * lone "__entity" key there is an attribute). Computes the transitive closure of parents.
+ * Errors: WARDEN_EPARSE (JSON syntax, with line:col), WARDEN_EINVAL (shape or values),
+ * WARDEN_ELIMIT (size > 256 MiB, nesting > 128), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_entities_parse_json(warden_entities **out, const char *file,
                                                const char *json, size_t len, warden_err *err);
 /* Creates an empty store. Errors: WARDEN_ENOMEM. */
