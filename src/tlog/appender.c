@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #include "tlog/tlog_internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/crypto.h>
@@ -316,32 +317,63 @@ out:
     return rc;
 }
 
-/* Deletes what an interrupted batch can have left beyond the checkpoint: temp files, full
- * tiles and bundles past the right edge, wider partial tiles. A batch holds at most
- * WARDEN_TLOG_BATCH_MAX entries, so it cannot have reached further than the window. */
+/* Deletes, in the directory holding tile `probe` of level l, what lies beyond the checkpoint:
+ * full tiles at or past t0 (the rightmost, still partial tile), partial tiles wider than w at
+ * t0 and any at later indexes, and temp files. */
+static int clean_group(warden_tlog_appender *a, int l, uint64_t probe, uint64_t t0, unsigned w,
+                       warden_err *err)
+{
+    char path[WARDEN_TLOG_PATH_MAX + 16];
+    int rc = warden_tlog_tile_path(path, WARDEN_TLOG_PATH_MAX, l, probe, 0);
+    if (rc != 0)
+        return warden_err_set(err, rc, "tile %d/%llu: no path", l, (unsigned long long)probe);
+    char *slash = strrchr(path, '/');
+    *slash = '\0';
+    int fd = openat(a->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : warden_err_set(err, WARDEN_EIO, "%s: %s", path,
+                                                    strerror(errno));
+    DIR *d = fdopendir(fd);
+    if (d == NULL) {
+        close(fd);
+        return warden_err_set(err, WARDEN_EIO, "%s: %s", path, strerror(errno));
+    }
+    uint64_t base = probe - probe % 1000;
+    struct dirent *e;
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        const char *n = e->d_name;
+        if (!(n[0] >= '0' && n[0] <= '9' && n[1] >= '0' && n[1] <= '9' && n[2] >= '0' &&
+              n[2] <= '9'))
+            continue; /* ".", "..", and the "x" group directories */
+        uint64_t idx = base + (uint64_t)((n[0] - '0') * 100 + (n[1] - '0') * 10 + (n[2] - '0'));
+        const char *suffix = n + 3;
+        char sub[WARDEN_TLOG_PATH_MAX + 40];
+        if (strlen(n) > 16)
+            continue; /* not a layout name: "ddd", "ddd.p", "ddd.tmp", "ddd.p.tmp" */
+        snprintf(sub, sizeof sub, "%s/%.16s", path, n);
+        if (strstr(suffix, ".tmp") != NULL || (suffix[0] == '\0' && idx >= t0))
+            rc = tlog_remove(a->dirfd, sub, err);
+        else if (strcmp(suffix, ".p") == 0 && idx >= t0)
+            rc = tlog_prune_partials(a->dirfd, sub, idx == t0 ? w : 0, err);
+    }
+    closedir(d);
+    return rc;
+}
+
+/* Deletes what an interrupted batch can have left beyond the checkpoint. A batch holds at most
+ * WARDEN_TLOG_BATCH_MAX entries, so at each level it reached at most `window` tiles past the
+ * edge: two directory listings per level cover them. */
 static int remove_beyond(warden_tlog_appender *a, warden_err *err)
 {
-    int rc = 0;
-    const uint64_t window = WARDEN_TLOG_BATCH_MAX / WARDEN_TLOG_TILE_WIDTH + 2;
-    if ((rc = tlog_remove(a->dirfd, "checkpoint.tmp", err)) != 0)
-        return rc;
+    int rc = tlog_remove(a->dirfd, "checkpoint.tmp", err);
     for (int l = WARDEN_TLOG_ENTRIES_LEVEL; l < TLOG_LEVELS && rc == 0; l++) {
-        unsigned lv = l < 0 ? 0 : (unsigned)l;
-        uint64_t t0 = a->size >> (8 * (lv + 1));
+        unsigned shift = 8 * ((l < 0 ? 0 : (unsigned)l) + 1);
+        uint64_t t0 = a->size >> shift;
+        uint64_t window = ((uint64_t)WARDEN_TLOG_BATCH_MAX >> shift) + 2;
         unsigned w = warden_tlog_partial_width(l, a->size);
-        for (uint64_t t = t0; t < t0 + window && rc == 0; t++) {
-            char path[WARDEN_TLOG_PATH_MAX + 8];
-            if ((rc = warden_tlog_tile_path(path, WARDEN_TLOG_PATH_MAX, l, t, 0)) != 0)
-                break;
-            size_t pl = strlen(path);
-            if ((rc = tlog_remove(a->dirfd, path, err)) != 0)
-                break;
-            memcpy(path + pl, ".tmp", 5);
-            if ((rc = tlog_remove(a->dirfd, path, err)) != 0)
-                break;
-            memcpy(path + pl, ".p", 3);
-            rc = tlog_prune_partials(a->dirfd, path, t == t0 ? w : 0, err);
-        }
+        rc = clean_group(a, l, t0, t0, w, err);
+        if (rc == 0 && (t0 + window) / 1000 != t0 / 1000)
+            rc = clean_group(a, l, t0 + window, t0, w, err);
     }
     return rc;
 }
