@@ -44,7 +44,7 @@ static int check_tile(verify_ctx *v, int level, uint64_t index, unsigned w,
     for (unsigned i = 0; i < w; i++) {
         if (CRYPTO_memcmp(v->buf.p + (size_t)i * WARDEN_TLOG_HASH_SIZE, want[i].b,
                           WARDEN_TLOG_HASH_SIZE) != 0) {
-            uint64_t span = UINT64_C(1) << (8 * (unsigned)level);
+            uint64_t span = tlog_shl(1, 8 * (unsigned)level);
             uint64_t lo = first_entry + i * span;
             if (level == 0) {
                 if (warden_tlog_tile_path(from, sizeof from, WARDEN_TLOG_ENTRIES_LEVEL, index,
@@ -74,7 +74,7 @@ static int push(verify_ctx *v, int level, const warden_tlog_hash *h, warden_err 
     l->h[l->count++] = *h;
     if (l->count < WARDEN_TLOG_TILE_WIDTH)
         return 0;
-    uint64_t first = l->tile << (8 * (unsigned)(level + 1));
+    uint64_t first = tlog_shl(l->tile, 8 * (unsigned)(level + 1));
     int rc = check_tile(v, level, l->tile, WARDEN_TLOG_TILE_WIDTH, l->h, first, err);
     if (rc != 0)
         return rc;
@@ -143,7 +143,7 @@ int warden_tlog_verify(warden_tlog_checkpoint *cp, warden_tlog_source *s,
         level_state *ls = &v->lv[l];
         if (ls->count == 0)
             continue;
-        uint64_t first = ls->tile << (8 * (unsigned)(l + 1));
+        uint64_t first = tlog_shl(ls->tile, 8 * (unsigned)(l + 1));
         if ((rc = check_tile(v, l, ls->tile, ls->count, ls->h, first, err)) != 0)
             goto out;
     }
