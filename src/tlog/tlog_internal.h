@@ -69,8 +69,8 @@ void tlog_ws_fini(tlog_writeset *ws);
 /* Writes data to path.tmp (creating parent directories) and starts its writeback. */
 int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len,
                 warden_err *err);
-/* fdatasyncs and closes every temp file. */
-int tlog_ws_sync(tlog_writeset *ws, warden_err *err);
+/* fdatasyncs and closes every temp file of ws and of also (may be NULL), all at once. */
+int tlog_ws_sync(tlog_writeset *ws, tlog_writeset *also, warden_err *err);
 /* Renames every temp file over its final name, then fsyncs every changed directory. */
 int tlog_ws_publish(tlog_writeset *ws, warden_err *err);
 /* Removes path if it exists (no error when missing). */
