@@ -79,6 +79,13 @@ int tlog_remove(int dirfd, const char *path, warden_err *err);
  * (keep 0: all widths), plus temp files, and the directory itself if it becomes empty. */
 int tlog_prune_partials(int dirfd, const char *dirpath, unsigned keep, warden_err *err);
 
+/* Appends tile (level, index) of width w (level WARDEN_TLOG_ENTRIES_LEVEL: the bundle) to
+ * out, with path set to the file read. A partial tile that is gone because its full tile
+ * exists (tlog-tiles allows deleting it) is read as the full tile's first w hashes/entries.
+ * Errors: those of warden_tlog_source_get; WARDEN_ECORRUPT (full tile too short). */
+int tlog_source_get_tile(warden_buf *out, warden_tlog_source *s, int level, uint64_t index,
+                         unsigned w, char path[WARDEN_TLOG_PATH_MAX], warden_err *err);
+
 /* Ed25519 signature of msg with s; key hash of s. 0 or -1 (OpenSSL failure). */
 int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg,
                      size_t len);
