@@ -211,8 +211,8 @@ static int read_rel(warden_buf *b, warden_tlog_appender *a, const char *path, si
 {
     int fd = openat(a->dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return warden_err_set(err, errno == ENOENT ? WARDEN_ENOTFOUND : WARDEN_EIO, "%s: %s",
-                              path, strerror(errno));
+        return warden_err_set(err, errno == ENOENT ? WARDEN_ENOTFOUND : WARDEN_EIO, "%s: %s", path,
+                              strerror(errno));
     int rc = 0;
     for (;;) {
         if (warden_buf_reserve(b, 65536) != 0) {
@@ -307,8 +307,10 @@ static int load_edge(warden_tlog_appender *a, const warden_tlog_checkpoint *cp, 
     goto out;
 bad:
     if (rc == WARDEN_ENOTFOUND)
-        rc = warden_err_set(err, WARDEN_ECORRUPT, "%s: missing, but the checkpoint (size %llu) "
-                            "needs it", path, (unsigned long long)cp->size);
+        rc = warden_err_set(err, WARDEN_ECORRUPT,
+                            "%s: missing, but the checkpoint (size %llu) "
+                            "needs it",
+                            path, (unsigned long long)cp->size);
     else if (err != NULL)
         err->code = rc;
 out:
@@ -331,8 +333,8 @@ static int clean_group(warden_tlog_appender *a, int l, uint64_t probe, uint64_t 
     *slash = '\0';
     int fd = openat(a->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? 0 : warden_err_set(err, WARDEN_EIO, "%s: %s", path,
-                                                    strerror(errno));
+        return errno == ENOENT ? 0
+                               : warden_err_set(err, WARDEN_EIO, "%s: %s", path, strerror(errno));
     DIR *d = fdopendir(fd);
     if (d == NULL) {
         close(fd);
@@ -514,8 +516,7 @@ int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
     }
     tlog_ws_init(&a->ws, a->dirfd);
     if (flock(a->dirfd, LOCK_EX | LOCK_NB) != 0) {
-        rc = warden_err_set(err, errno == EWOULDBLOCK ? WARDEN_EDENIED : WARDEN_EIO,
-                            "%s: %s", dir,
+        rc = warden_err_set(err, errno == EWOULDBLOCK ? WARDEN_EDENIED : WARDEN_EIO, "%s: %s", dir,
                             errno == EWOULDBLOCK ? "another appender has this log open"
                                                  : strerror(errno));
         goto out;
@@ -552,9 +553,8 @@ out:
     return rc;
 }
 
-int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a,
-                            const uint8_t *const *entries, const size_t *lens, size_t n,
-                            warden_err *err)
+int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a, const uint8_t *const *entries,
+                            const size_t *lens, size_t n, warden_err *err)
 {
     if (n == 0 || n > WARDEN_TLOG_BATCH_MAX)
         return warden_err_set(err, WARDEN_EINVAL, "append: %zu entries (want 1..%d)", n,
@@ -586,8 +586,8 @@ int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a,
     return 0;
 }
 
-int warden_tlog_append(uint64_t *index, warden_tlog_appender *a, const uint8_t *entry,
-                       size_t len, warden_err *err)
+int warden_tlog_append(uint64_t *index, warden_tlog_appender *a, const uint8_t *entry, size_t len,
+                       warden_err *err)
 {
     const uint8_t *e[1] = {entry};
     size_t l[1] = {len};

@@ -95,8 +95,7 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len,
-                warden_err *err)
+int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len, warden_err *err)
 {
     char tmp[WARDEN_TLOG_PATH_MAX + 8];
     int rc;
@@ -123,8 +122,7 @@ int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t le
         return warden_err_set(err, WARDEN_EIO, "%s: write: %s", tmp, strerror(errno));
     /* Start writeback now, so that the fdatasyncs in tlog_ws_sync find the data on its way
      * and the journal commits the whole batch's allocations together. */
-    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ENOSYS &&
-        errno != EINVAL)
+    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ENOSYS && errno != EINVAL)
         return warden_err_set(err, WARDEN_EIO, "%s: writeback: %s", tmp, strerror(errno));
     return 0;
 }
@@ -179,8 +177,8 @@ int tlog_ws_sync(tlog_writeset *ws, tlog_writeset *also, warden_err *err)
                 continue;
             long bad = sync_fds(fds, k, 1);
             if (bad >= 0)
-                return warden_err_set(err, WARDEN_EIO, "%s.tmp: fdatasync: %s",
-                                      who[bad]->path, strerror(errno));
+                return warden_err_set(err, WARDEN_EIO, "%s.tmp: fdatasync: %s", who[bad]->path,
+                                      strerror(errno));
             k = 0;
         }
     }
@@ -224,8 +222,8 @@ int tlog_ws_publish(tlog_writeset *ws, warden_err *err)
             const char *dir = ws->dirs[start + opened];
             fds[opened] = openat(ws->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (fds[opened] < 0) {
-                rc = warden_err_set(err, WARDEN_EIO, "%s: open directory: %s", dir,
-                                    strerror(errno));
+                rc =
+                    warden_err_set(err, WARDEN_EIO, "%s: open directory: %s", dir, strerror(errno));
                 break;
             }
         }
@@ -258,8 +256,7 @@ int tlog_prune_partials(int dirfd, const char *dirpath, unsigned keep, warden_er
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
-        return warden_err_set(err, WARDEN_EIO, "%s: open directory: %s", dirpath,
-                              strerror(errno));
+        return warden_err_set(err, WARDEN_EIO, "%s: open directory: %s", dirpath, strerror(errno));
     }
     DIR *d = fdopendir(fd);
     if (d == NULL) {
@@ -287,7 +284,6 @@ int tlog_prune_partials(int dirfd, const char *dirpath, unsigned keep, warden_er
     }
     closedir(d);
     if (rc == 0 && left == 0 && unlinkat(dirfd, dirpath, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        rc = warden_err_set(err, WARDEN_EIO, "%s: remove directory: %s", dirpath,
-                            strerror(errno));
+        rc = warden_err_set(err, WARDEN_EIO, "%s: remove directory: %s", dirpath, strerror(errno));
     return rc;
 }

@@ -67,8 +67,7 @@ void tlog_ws_init(tlog_writeset *ws, int dirfd);
 /* Closes any open temp files (unlinking them) and frees; the set can be reused after init. */
 void tlog_ws_fini(tlog_writeset *ws);
 /* Writes data to path.tmp (creating parent directories) and starts its writeback. */
-int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len,
-                warden_err *err);
+int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len, warden_err *err);
 /* fdatasyncs and closes every temp file of ws and of also (may be NULL), all at once. */
 int tlog_ws_sync(tlog_writeset *ws, tlog_writeset *also, warden_err *err);
 /* Renames every temp file over its final name, then fsyncs every changed directory. */
@@ -87,8 +86,7 @@ int tlog_source_get_tile(warden_buf *out, warden_tlog_source *s, int level, uint
                          unsigned w, char path[WARDEN_TLOG_PATH_MAX], warden_err *err);
 
 /* Ed25519 signature of msg with s; key hash of s. 0 or -1 (OpenSSL failure). */
-int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg,
-                     size_t len);
+int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg, size_t len);
 uint32_t tlog_signer_hash(const warden_tlog_signer *s);
 
 #endif

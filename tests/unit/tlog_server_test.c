@@ -151,9 +151,21 @@ static void tlog_server_rejects(void **state)
 {
     env *x = *state;
     static const char *const notfound[] = {
-        "/", "/.secret", "/tile/0/000.tmp", "/tile/../checkpoint", "/tile/0/../../.secret",
-        "/../etc/passwd", "/tile/0/1", "/tile/0/x000/001", "/tile/0/003", "/tile/0/",
-        "/tile/0/002.p/87", "/checkpoint/", "/tile/8/0/000", "/tile", "//checkpoint",
+        "/",
+        "/.secret",
+        "/tile/0/000.tmp",
+        "/tile/../checkpoint",
+        "/tile/0/../../.secret",
+        "/../etc/passwd",
+        "/tile/0/1",
+        "/tile/0/x000/001",
+        "/tile/0/003",
+        "/tile/0/",
+        "/tile/0/002.p/87",
+        "/checkpoint/",
+        "/tile/8/0/000",
+        "/tile",
+        "//checkpoint",
     };
     for (size_t i = 0; i < sizeof notfound / sizeof notfound[0]; i++) {
         reply r = fetch(x, "GET", notfound[i]);
