@@ -229,8 +229,8 @@ WARDEN_MUST_USE int warden_tlog_source_url_new(warden_tlog_source **out, const c
 /* Frees a source; NULL is accepted. */
 void warden_tlog_source_free(warden_tlog_source *s);
 /* Appends the bytes of a layout path ("checkpoint", "tile/0/000", ...) to out, failing if
- * larger than max. Errors: WARDEN_ENOTFOUND (missing / HTTP 404), WARDEN_EIO, WARDEN_ELIMIT,
- * WARDEN_ENOMEM. */
+ * larger than max. Errors: WARDEN_ENOTFOUND (missing / HTTP 404), WARDEN_EIO (read error, other
+ * HTTP status, network), WARDEN_ELIMIT, WARDEN_EINVAL (path or URL too long), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_tlog_source_get(warden_buf *out, warden_tlog_source *s, const char *path,
                                            size_t max, warden_err *err);
 /* Fetches and opens the source's checkpoint with verifier v; with v NULL only checks the note
@@ -250,7 +250,8 @@ WARDEN_MUST_USE int warden_tlog_source_entry(warden_buf *out, warden_tlog_source
  * O(tile height x levels). On success *cp is the verified checkpoint. Errors: those of
  * warden_tlog_source_checkpoint; WARDEN_ENOTFOUND (a needed file is missing: message names
  * it), WARDEN_ECORRUPT (a file has the wrong length or a bundle is malformed: path and index),
- * WARDEN_EVERIFY (a hash differs: path and index, or the root). */
+ * WARDEN_EVERIFY (a hash differs: path and index, or the root), WARDEN_ENOMEM. A partial tile
+ * that was deleted because its full tile exists is read from the full tile. */
 WARDEN_MUST_USE int warden_tlog_verify(warden_tlog_checkpoint *cp, warden_tlog_source *s,
                                        const warden_tlog_verifier *v, warden_err *err);
 
@@ -285,7 +286,9 @@ WARDEN_MUST_USE int warden_tlog_appender_new(warden_tlog_appender **out, const c
 /* Appends one entry and waits until it is durable and covered by a published checkpoint; then
  * *index is its position. Safe to call from many threads at once. Errors: WARDEN_EINVAL (len >
  * 65535), WARDEN_EIO (the log could not be written: the appender has failed closed and every
- * pending and later append returns WARDEN_EIO), WARDEN_ENOMEM. */
+ * pending and later append returns WARDEN_EIO; also after warden_tlog_appender_free began),
+ * WARDEN_EINTERNAL (no semaphore could be created). If the process dies before this returns,
+ * the entry may or may not be in the log; once it has returned 0, the entry is. */
 WARDEN_MUST_USE int warden_tlog_append(uint64_t *index, warden_tlog_appender *a,
                                        const uint8_t *entry, size_t len, warden_err *err);
 /* As warden_tlog_append for n entries (1..WARDEN_TLOG_BATCH_MAX) that get the consecutive
