@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,55 +19,35 @@
 struct warden_tlog_server {
     int dirfd;
     struct MHD_Daemon *d;
-    pthread_mutex_t mu; /* guards the cached checkpoint size */
-    dev_t cp_dev;
-    ino_t cp_ino;
-    uint64_t cp_size;
-    int cp_valid;
 };
 
-/* Size of the tree in the current checkpoint; re-read only when the file was replaced (the
- * appender renames a new one into place). The signature is not checked: this only decides
- * what is published, and a reader verifies the checkpoint itself. */
+/* Size of the tree in the current checkpoint, re-read on every call: a cache keyed by inode
+ * went stale because ext4 reuses inode numbers across the appender's renames, and the file is
+ * only a few hundred bytes. The signature is not checked: this only decides what is
+ * published, and a reader verifies the checkpoint itself. */
 static int current_size(warden_tlog_server *s, uint64_t *size)
 {
-    struct stat st;
     int rc = -1;
-    if (fstatat(s->dirfd, "checkpoint", &st, 0) != 0)
-        return -1;
-    pthread_mutex_lock(&s->mu);
-    if (s->cp_valid && s->cp_dev == st.st_dev && s->cp_ino == st.st_ino) {
-        *size = s->cp_size;
-        rc = 0;
-        goto out;
-    }
     int fd = openat(s->dirfd, "checkpoint", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        goto out;
+        return -1;
     uint8_t *buf = malloc(WARDEN_TLOG_NOTE_MAX + 1);
     size_t n = 0;
     ssize_t got = 0;
     while (buf != NULL && n <= WARDEN_TLOG_NOTE_MAX &&
            (got = read(fd, buf + n, WARDEN_TLOG_NOTE_MAX + 1 - n)) > 0)
         n += (size_t)got;
-    struct stat st2;
-    int ok = buf != NULL && got == 0 && fstat(fd, &st2) == 0;
+    int ok = buf != NULL && got == 0;
     close(fd);
     size_t tlen = 0;
     warden_tlog_checkpoint cp;
     ok = ok && warden_tlog_note_parse(&tlen, buf, n, NULL) == 0 &&
          warden_tlog_checkpoint_parse(&cp, buf, tlen, NULL) == 0;
     free(buf);
-    if (!ok)
-        goto out;
-    s->cp_dev = st2.st_dev;
-    s->cp_ino = st2.st_ino;
-    s->cp_size = cp.size;
-    s->cp_valid = 1;
-    *size = cp.size;
-    rc = 0;
-out:
-    pthread_mutex_unlock(&s->mu);
+    if (ok) {
+        *size = cp.size;
+        rc = 0;
+    }
     return rc;
 }
 
@@ -181,7 +160,6 @@ int warden_tlog_server_new(warden_tlog_server **out, const char *dir, const char
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    pthread_mutex_init(&s->mu, NULL);
     s->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (s->dirfd < 0) {
         rc = warden_err_set(err, WARDEN_EIO, "%s: %s", dir, strerror(errno));
@@ -202,7 +180,6 @@ out:
     if (s != NULL) {
         if (s->dirfd >= 0)
             close(s->dirfd);
-        pthread_mutex_destroy(&s->mu);
         free(s);
     }
     freeaddrinfo(ai);
@@ -216,6 +193,5 @@ void warden_tlog_server_free(warden_tlog_server *s)
     if (s->d != NULL)
         MHD_stop_daemon(s->d);
     close(s->dirfd);
-    pthread_mutex_destroy(&s->mu);
     free(s);
 }
