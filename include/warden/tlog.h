@@ -49,6 +49,11 @@ void warden_tlog_node_hash(warden_tlog_hash *out, const warden_tlog_hash *left,
  * for n == 0, SHA-256 of the empty string. Uses O(log n) stack, no allocation. */
 void warden_tlog_tree_hash(warden_tlog_hash *out, const warden_tlog_hash *leaves, uint64_t n);
 
+/* Writes the standard base64 of h (44 characters) and a NUL into out. */
+void warden_tlog_hash_b64(char out[48], const warden_tlog_hash *h);
+/* Decodes a standard base64 hash of exactly 32 bytes. Errors: WARDEN_EPARSE. */
+WARDEN_MUST_USE int warden_tlog_hash_from_b64(warden_tlog_hash *h, const char *s, size_t len);
+
 /* ---- tile maths and paths (C2SP tlog-tiles, height 8) ---- */
 
 /* Number of hashes in the rightmost (partial) tile at level for a tree of tree_size entries:

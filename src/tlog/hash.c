@@ -1,6 +1,6 @@
 /* RFC 6962 Merkle hashing with one SHA-256 context per thread, so that the appender and the
  * verifier hash without allocating per call. */
-#include "warden/tlog.h"
+#include "tlog/tlog_internal.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -78,4 +78,31 @@ void warden_tlog_tree_hash(warden_tlog_hash *out, const warden_tlog_hash *leaves
         top--;
     }
     *out = stack[0];
+}
+
+void tlog_edge_root(warden_tlog_hash *out, warden_tlog_hash *const *edge, const unsigned *counts,
+                    unsigned nlevels)
+{
+    /* The tree is these perfect subtrees left to right, largest first: each level's hashes
+     * split by the binary digits of their count. MTH is then the fold from the right. */
+    warden_tlog_hash parts[TLOG_LEVELS * 8];
+    size_t np = 0;
+    for (unsigned l = nlevels; l-- > 0;) {
+        unsigned off = 0;
+        for (unsigned b = 8; b-- > 0;) {
+            unsigned chunk = 1u << b;
+            if (!(counts[l] & chunk))
+                continue;
+            warden_tlog_tree_hash(&parts[np++], edge[l] + off, chunk);
+            off += chunk;
+        }
+    }
+    if (np == 0) {
+        warden_tlog_tree_hash(out, NULL, 0);
+        return;
+    }
+    warden_tlog_hash h = parts[np - 1];
+    for (size_t i = np - 1; i-- > 0;)
+        warden_tlog_node_hash(&h, &parts[i], &h);
+    *out = h;
 }

@@ -155,3 +155,17 @@ uint32_t tlog_key_hash(const char *name, size_t name_len, const uint8_t pub[32])
         return 0;
     return (uint32_t)sum[0] << 24 | (uint32_t)sum[1] << 16 | (uint32_t)sum[2] << 8 | sum[3];
 }
+
+void warden_tlog_hash_b64(char out[48], const warden_tlog_hash *h)
+{
+    tlog_b64_encode(out, h->b, WARDEN_TLOG_HASH_SIZE);
+}
+
+int warden_tlog_hash_from_b64(warden_tlog_hash *h, const char *s, size_t len)
+{
+    size_t n = 0;
+    if (tlog_b64_decode(h->b, sizeof h->b, &n, (const uint8_t *)s, len) != 0 ||
+        n != WARDEN_TLOG_HASH_SIZE)
+        return WARDEN_EPARSE;
+    return 0;
+}

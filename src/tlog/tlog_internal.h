@@ -29,6 +29,46 @@ struct warden_tlog_verifier {
     uint8_t pub[32];
 };
 
+/* Root of a tree given its right edge: counts[L] hashes edge[L][0..counts[L]) at each tile
+ * level L (each the root of a complete subtree of 256^L leaves), levels 0..nlevels-1. */
+void tlog_edge_root(warden_tlog_hash *out, warden_tlog_hash *const *edge, const unsigned *counts,
+                    unsigned nlevels);
+#define TLOG_LEVELS 8 /* tile levels a 64-bit tree size can need */
+
+/* ---- durable writes into a log directory (store.c) ----
+ * A write set collects the files of one batch. Each file is written to "<path>.tmp" at add
+ * time; sync makes every temp durable; publish renames them to their final names and fsyncs
+ * each directory that changed. Temp names are outside the tlog-tiles grammar, so a reader
+ * never sees them as layout files. */
+typedef struct tlog_wfile {
+    char path[WARDEN_TLOG_PATH_MAX];
+    int fd;
+} tlog_wfile;
+
+typedef struct tlog_writeset {
+    int dirfd; /* the log directory; borrowed */
+    tlog_wfile *f;
+    size_t n, cap;
+    char (*dirs)[WARDEN_TLOG_PATH_MAX]; /* directories whose entries changed */
+    size_t ndirs, dcap;
+} tlog_writeset;
+
+void tlog_ws_init(tlog_writeset *ws, int dirfd);
+/* Closes any open temp files (unlinking them) and frees; the set can be reused after init. */
+void tlog_ws_fini(tlog_writeset *ws);
+/* Writes data to path.tmp (creating parent directories) and starts its writeback. */
+int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len,
+                warden_err *err);
+/* fdatasyncs and closes every temp file. */
+int tlog_ws_sync(tlog_writeset *ws, warden_err *err);
+/* Renames every temp file over its final name, then fsyncs every changed directory. */
+int tlog_ws_publish(tlog_writeset *ws, warden_err *err);
+/* Removes path if it exists (no error when missing). */
+int tlog_remove(int dirfd, const char *path, warden_err *err);
+/* Removes every file in directory path whose name is a width > keep_below_or_equal
+ * (keep 0: all widths), plus temp files, and the directory itself if it becomes empty. */
+int tlog_prune_partials(int dirfd, const char *dirpath, unsigned keep, warden_err *err);
+
 /* Ed25519 signature of msg with s; key hash of s. 0 or -1 (OpenSSL failure). */
 int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg,
                      size_t len);
