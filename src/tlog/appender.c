@@ -63,7 +63,7 @@ struct warden_tlog_appender {
 static int tile_index_path(char *path, int level, uint64_t size, unsigned width)
 {
     unsigned lv = level < 0 ? 0 : (unsigned)level;
-    uint64_t index = size >> (8 * (lv + 1));
+    uint64_t index = tlog_shr(size, 8 * (lv + 1));
     return warden_tlog_tile_path(path, WARDEN_TLOG_PATH_MAX, level, index, width);
 }
 
@@ -77,7 +77,7 @@ static int add_hash(warden_tlog_appender *a, unsigned level, const warden_tlog_h
         return 0;
     /* new_size is a multiple of 256^(level+1) here: the full tile's index is one below. */
     char path[WARDEN_TLOG_PATH_MAX];
-    uint64_t index = (new_size >> (8 * (level + 1))) - 1;
+    uint64_t index = tlog_shr(new_size, 8 * (level + 1)) - 1;
     int rc = warden_tlog_tile_path(path, sizeof path, (int)level, index, 0);
     if (rc == 0)
         rc = tlog_ws_add(&a->ws, path, a->edge[level], sizeof a->edge[level], err);
@@ -128,7 +128,7 @@ static int integrate(warden_tlog_appender *a, request *batch, warden_err *err)
     for (int l = WARDEN_TLOG_ENTRIES_LEVEL; l < TLOG_LEVELS; l++) {
         unsigned lv = l < 0 ? 0 : (unsigned)l;
         unsigned w = warden_tlog_partial_width(l, n);
-        if (w == 0 || (old >> (8 * lv)) == (n >> (8 * lv)))
+        if (w == 0 || tlog_shr(old, 8 * lv) == tlog_shr(n, 8 * lv))
             continue;
         if ((rc = tile_index_path(path, l, n, w)) != 0)
             return rc;
@@ -191,7 +191,7 @@ static void remove_superseded_partials(warden_tlog_appender *a, uint64_t old_siz
     for (int l = WARDEN_TLOG_ENTRIES_LEVEL; l < TLOG_LEVELS; l++) {
         unsigned lv = l < 0 ? 0 : (unsigned)l;
         unsigned shift = 8 * (lv + 1);
-        for (uint64_t t = old_size >> shift; t < (new_size >> shift); t++) {
+        for (uint64_t t = tlog_shr(old_size, shift); t < tlog_shr(new_size, shift); t++) {
             char path[WARDEN_TLOG_PATH_MAX + 4];
             if (warden_tlog_tile_path(path, WARDEN_TLOG_PATH_MAX, l, t, 0) != 0)
                 continue;
@@ -368,8 +368,8 @@ static int remove_beyond(warden_tlog_appender *a, warden_err *err)
     int rc = tlog_remove(a->dirfd, "checkpoint.tmp", err);
     for (int l = WARDEN_TLOG_ENTRIES_LEVEL; l < TLOG_LEVELS && rc == 0; l++) {
         unsigned shift = 8 * ((l < 0 ? 0 : (unsigned)l) + 1);
-        uint64_t t0 = a->size >> shift;
-        uint64_t window = ((uint64_t)WARDEN_TLOG_BATCH_MAX >> shift) + 2;
+        uint64_t t0 = tlog_shr(a->size, shift);
+        uint64_t window = tlog_shr(WARDEN_TLOG_BATCH_MAX, shift) + 2;
         unsigned w = warden_tlog_partial_width(l, a->size);
         rc = clean_group(a, l, t0, t0, w, err);
         if (rc == 0 && (t0 + window) / 1000 != t0 / 1000)

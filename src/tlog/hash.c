@@ -3,10 +3,25 @@
 #include "tlog/tlog_internal.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-static _Thread_local EVP_MD_CTX *tls_ctx;
+/* One context per thread, freed by the key's destructor when the thread exits. */
+static pthread_key_t ctx_key;
+static pthread_once_t ctx_once = PTHREAD_ONCE_INIT;
+
+static void free_ctx(void *p)
+{
+    EVP_MD_CTX_free(p);
+}
+
+static void make_key(void)
+{
+    if (pthread_key_create(&ctx_key, free_ctx) != 0)
+        abort();
+}
+
 static const EVP_MD *sha256_md(void)
 {
     /* EVP_sha256() is a static method table: no fetch per call, never freed. */
@@ -18,8 +33,12 @@ static const EVP_MD *sha256_md(void)
 static void hash_parts(warden_tlog_hash *out, uint8_t prefix, const void *a, size_t alen,
                        const void *b, size_t blen)
 {
-    if (tls_ctx == NULL && (tls_ctx = EVP_MD_CTX_new()) == NULL)
-        goto fail;
+    pthread_once(&ctx_once, make_key);
+    EVP_MD_CTX *tls_ctx = pthread_getspecific(ctx_key);
+    if (tls_ctx == NULL) {
+        if ((tls_ctx = EVP_MD_CTX_new()) == NULL || pthread_setspecific(ctx_key, tls_ctx) != 0)
+            goto fail;
+    }
     unsigned int n = 0;
     if (EVP_DigestInit_ex2(tls_ctx, sha256_md(), NULL) != 1 ||
         EVP_DigestUpdate(tls_ctx, &prefix, 1) != 1 ||

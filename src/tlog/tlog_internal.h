@@ -33,7 +33,17 @@ struct warden_tlog_verifier {
  * level L (each the root of a complete subtree of 256^L leaves), levels 0..nlevels-1. */
 void tlog_edge_root(warden_tlog_hash *out, warden_tlog_hash *const *edge, const unsigned *counts,
                     unsigned nlevels);
-#define TLOG_LEVELS 8 /* tile levels a 64-bit tree size can need */
+#define TLOG_LEVELS 8
+
+/* Shifts that saturate instead of being undefined at 64 (tile level 7 spans 2^64 leaves). */
+static inline uint64_t tlog_shr(uint64_t x, unsigned s)
+{
+    return s >= 64 ? 0 : x >> s;
+}
+static inline uint64_t tlog_shl(uint64_t x, unsigned s)
+{
+    return s >= 64 ? 0 : x << s;
+} /* tile levels a 64-bit tree size can need */
 
 /* ---- durable writes into a log directory (store.c) ----
  * A write set collects the files of one batch. Each file is written to "<path>.tmp" at add

@@ -20,11 +20,12 @@ typedef struct verify_ctx {
     warden_tlog_bundle bundle;
 } verify_ctx;
 
-/* Compares tile (level, index) of width w with want[0..w); `what` says what the hashes
- * were computed from, for the error message. */
+/* Compares tile (level, index) of width w with want[0..w), the hashes recomputed from the
+ * bundle (level 0) or from the full tiles of the level below; the error names both sides. */
 static int check_tile(verify_ctx *v, int level, uint64_t index, unsigned w,
                       const warden_tlog_hash *want, uint64_t first_entry, warden_err *err)
 {
+    char from[WARDEN_TLOG_PATH_MAX];
     char path[WARDEN_TLOG_PATH_MAX];
     size_t size = (size_t)w * WARDEN_TLOG_HASH_SIZE;
     int rc = warden_tlog_tile_path(path, sizeof path, level, index, w);
@@ -43,12 +44,24 @@ static int check_tile(verify_ctx *v, int level, uint64_t index, unsigned w,
     for (unsigned i = 0; i < w; i++) {
         if (CRYPTO_memcmp(v->buf.p + (size_t)i * WARDEN_TLOG_HASH_SIZE, want[i].b,
                           WARDEN_TLOG_HASH_SIZE) != 0) {
-            uint64_t span = UINT64_C(1) << (8 * (unsigned)level);
+            uint64_t span = tlog_shl(1, 8 * (unsigned)level);
+            uint64_t lo = first_entry + i * span;
+            if (level == 0) {
+                if (warden_tlog_tile_path(from, sizeof from, WARDEN_TLOG_ENTRIES_LEVEL, index,
+                                          w) != 0)
+                    from[0] = '\0';
+                return warden_err_set(err, WARDEN_EVERIFY,
+                                      "entry %llu: its hash in %s (hash %u) does not match its "
+                                      "bytes in %s (entry %u)",
+                                      (unsigned long long)lo, path, i, from, i);
+            }
+            if (warden_tlog_tile_path(from, sizeof from, level - 1, index * 256 + i, 0) != 0)
+                from[0] = '\0';
             return warden_err_set(err, WARDEN_EVERIFY,
-                                  "%s: hash %u (entries %llu..%llu) does not match the "
-                                  "entries' hashes",
-                                  path, i, (unsigned long long)(first_entry + i * span),
-                                  (unsigned long long)(first_entry + (i + 1) * span - 1));
+                                  "entries %llu..%llu: %s (hash %u) does not match the hash of "
+                                  "the full tile %s",
+                                  (unsigned long long)lo, (unsigned long long)(lo + span - 1),
+                                  path, i, from);
         }
     }
     return 0;
@@ -61,7 +74,7 @@ static int push(verify_ctx *v, int level, const warden_tlog_hash *h, warden_err 
     l->h[l->count++] = *h;
     if (l->count < WARDEN_TLOG_TILE_WIDTH)
         return 0;
-    uint64_t first = l->tile << (8 * (unsigned)(level + 1));
+    uint64_t first = tlog_shl(l->tile, 8 * (unsigned)(level + 1));
     int rc = check_tile(v, level, l->tile, WARDEN_TLOG_TILE_WIDTH, l->h, first, err);
     if (rc != 0)
         return rc;
@@ -130,7 +143,7 @@ int warden_tlog_verify(warden_tlog_checkpoint *cp, warden_tlog_source *s,
         level_state *ls = &v->lv[l];
         if (ls->count == 0)
             continue;
-        uint64_t first = ls->tile << (8 * (unsigned)(l + 1));
+        uint64_t first = tlog_shl(ls->tile, 8 * (unsigned)(l + 1));
         if ((rc = check_tile(v, l, ls->tile, ls->count, ls->h, first, err)) != 0)
             goto out;
     }

@@ -80,6 +80,8 @@ static void tlog_hash_edge_root(void **state)
         for (unsigned l = 0; l < TLOG_LEVELS; l++) {
             edge[l] = lv[l];
             counts[l] = warden_tlog_partial_width((int)l, n);
+            if (counts[l] == 0)
+                continue;
             uint64_t span = UINT64_C(1) << (8 * l);
             uint64_t start = (n >> (8 * (l + 1))) << (8 * (l + 1));
             for (unsigned i = 0; i < counts[l]; i++)
