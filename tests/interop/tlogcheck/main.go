@@ -13,8 +13,10 @@
 //	inclusion -dir D -vkey V -proof F         check a `warden log prove` JSON proof
 //	consistency -dir D -vkey V -old C -proof F  check a `warden log consistency` proof
 //	keygen -name N -skey F -vkey-out F        new Ed25519 note key pair (Go encodings)
-//	write -dir D -skey F -origin O            write a whole log from stdin lines
+//	write -dir D -skey F -origin O [-ext L]   write a whole log from stdin lines
+//	                                          (-ext: one checkpoint extension line)
 //	sign -in F -skey F -out F                 re-sign a checkpoint body with a Go key
+//	cosign -in F -vkey V -skey F -out F       add a Go signature to a note V verifies
 //	size -dir D                               print the tree size of D's checkpoint (unverified)
 //
 // V is a verifier key string or the name of a file that holds one.
@@ -563,7 +565,7 @@ func writeFile(dir, rel string, data []byte) {
 
 // write builds a complete C2SP log from stdin lines entirely with Go's tlog, so
 // that warden can be checked against a log it did not write.
-func write(dir, skeyFile, origin string) {
+func write(dir, skeyFile, origin, ext string) {
 	s := readSigner(skeyFile)
 	in, err := io.ReadAll(os.Stdin)
 	if err != nil {
@@ -614,6 +616,9 @@ func write(dir, skeyFile, origin string) {
 		copy(root[:], e)
 	}
 	text := fmt.Sprintf("%s\n%d\n%s\n", origin, size, root)
+	if ext != "" {
+		text += ext + "\n"
+	}
 	msg, err := note.Sign(&note.Note{Text: text}, s)
 	if err != nil {
 		fail("%v", err)
@@ -642,6 +647,29 @@ func sign(in, skeyFile, out string) {
 	}
 }
 
+// cosign adds a Go signature to a note that vkey verifies, keeping its signatures.
+func cosign(in, vkey, skeyFile, out string) {
+	msg, err := os.ReadFile(in)
+	if err != nil {
+		fail("%v", err)
+	}
+	v, err := note.NewVerifier(readVkey(vkey))
+	if err != nil {
+		fail("verifier key: %v", err)
+	}
+	n, err := note.Open(msg, note.VerifierList(v))
+	if err != nil {
+		fail("%s: %v", in, err)
+	}
+	signed, err := note.Sign(n, readSigner(skeyFile))
+	if err != nil {
+		fail("%v", err)
+	}
+	if err := os.WriteFile(out, signed, 0o644); err != nil {
+		fail("%v", err)
+	}
+}
+
 func size(dir string) {
 	msg, err := os.ReadFile(filepath.Join(dir, "checkpoint"))
 	if err != nil {
@@ -656,7 +684,7 @@ func size(dir string) {
 
 func main() {
 	if len(os.Args) < 2 {
-		fail("usage: tlogcheck selftest|verify|inclusion|consistency|keygen|write|sign|size ...")
+		fail("usage: tlogcheck selftest|verify|inclusion|consistency|keygen|write|sign|cosign|size ...")
 	}
 	fset := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	dir := fset.String("dir", "", "log directory")
@@ -669,6 +697,7 @@ func main() {
 	origin := fset.String("origin", "", "checkpoint origin")
 	in := fset.String("in", "", "input file")
 	out := fset.String("out", "", "output file")
+	ext := fset.String("ext", "", "checkpoint extension line")
 	if err := fset.Parse(os.Args[2:]); err != nil {
 		fail("%v", err)
 	}
@@ -696,10 +725,13 @@ func main() {
 		keygen(*name, *skey, *vkeyOut)
 	case "write":
 		need(*dir, *skey, *origin)
-		write(*dir, *skey, *origin)
+		write(*dir, *skey, *origin, *ext)
 	case "sign":
 		need(*in, *skey, *out)
 		sign(*in, *skey, *out)
+	case "cosign":
+		need(*in, *vkey, *skey, *out)
+		cosign(*in, *vkey, *skey, *out)
 	case "size":
 		need(*dir)
 		size(*dir)
