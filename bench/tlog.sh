@@ -35,6 +35,8 @@ echo
 
 raw="$("$FSYNC" "$WORK" "$SECS" 256 | awk '{print $2}')"
 printf '%-44s %12s /s\n' "raw write(256 B)+fdatasync" "$raw"
+pub="$("$FSYNC" "$WORK" "$SECS" 256 publish | awk '{print $2}')"
+printf '%-44s %12s /s   (the cost floor of one published file)\n' "tmp+fdatasync+rename+dir fsync" "$pub"
 
 "$BUILD/warden" log init --dir "$WORK/keyonly" --origin example.com/bench --key "$WORK/bench.key" >/dev/null
 declare -A rate

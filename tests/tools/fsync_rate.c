@@ -3,7 +3,11 @@
  * entry durable on its own, without group commit. Writes in a temp file inside DIR so
  * that it measures the same filesystem as the log.
  *
- * usage: fsync_rate DIR [SECONDS] [RECORD_BYTES]
+ * With "publish" it instead measures the atomic publication of a small file the way a
+ * tile or checkpoint is published: write a temp file, fdatasync, rename over the final
+ * name, fsync the directory. That is the floor under one group-commit batch.
+ *
+ * usage: fsync_rate DIR [SECONDS] [RECORD_BYTES] [publish]
  * prints: fsync_rate <writes/s> writes/s (<n> writes in <s> s, <bytes> B each) */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,17 +35,55 @@ static int parse_pos(const char *s, long *out)
     return 0;
 }
 
+/* temp file + fdatasync + rename + directory fsync, in a loop */
+static int publish_rate(const char *dir, long seconds, long size)
+{
+    char tmp[4096], fin[4096], rec[4096];
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY), rc = 1;
+    long n = 0;
+    if (dfd < 0 || size > (long)sizeof rec ||
+        snprintf(tmp, sizeof tmp, "%s/publish-rate.tmp", dir) >= (int)sizeof tmp ||
+        snprintf(fin, sizeof fin, "%s/publish-rate", dir) >= (int)sizeof fin) {
+        fprintf(stderr, "fsync_rate: %s: cannot open (or record too large)\n", dir);
+        goto out;
+    }
+    memset(rec, 'p', (size_t)size);
+    double start = now(), t = start;
+    while (t - start < (double)seconds) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, rec, (size_t)size) != (ssize_t)size || fdatasync(fd) != 0 ||
+            close(fd) != 0 || rename(tmp, fin) != 0 || fsync(dfd) != 0) {
+            fprintf(stderr, "fsync_rate: publish: %s\n", strerror(errno));
+            goto out;
+        }
+        n++;
+        t = now();
+    }
+    printf("fsync_rate %.0f publishes/s (%ld in %.2f s, %ld B each)\n", (double)n / (t - start), n,
+           t - start, size);
+    rc = 0;
+out:
+    unlink(fin);
+    if (dfd >= 0)
+        close(dfd);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     long seconds = 2, size = 256;
     int rc = 1, fd = -1;
     char path[4096];
     char *rec = NULL;
-    if (argc < 2 || argc > 4 || (argc > 2 && parse_pos(argv[2], &seconds) != 0) ||
-        (argc > 3 && parse_pos(argv[3], &size) != 0) || size > 1 << 20) {
-        fprintf(stderr, "usage: fsync_rate DIR [SECONDS] [RECORD_BYTES]\n");
+    int publish = argc == 5 && strcmp(argv[4], "publish") == 0;
+    if (argc < 2 || argc > 5 || (argc > 2 && parse_pos(argv[2], &seconds) != 0) ||
+        (argc > 3 && parse_pos(argv[3], &size) != 0) || size > 1 << 20 ||
+        (argc == 5 && !publish)) {
+        fprintf(stderr, "usage: fsync_rate DIR [SECONDS] [RECORD_BYTES] [publish]\n");
         return 2;
     }
+    if (publish)
+        return publish_rate(argv[1], seconds, size);
     if (snprintf(path, sizeof path, "%s/fsync-rate.XXXXXX", argv[1]) >= (int)sizeof path) {
         fprintf(stderr, "fsync_rate: path too long\n");
         return 2;
