@@ -215,6 +215,28 @@ for f in tile/entries/002.p/95 tile/0/002.p/95; do
 done
 pass
 
+# Guards: the private key never lands inside the served directory; init never clobbers
+# a log; one appender per log; bad origins are refused.
+expect_fail "key inside the log dir" "inside the log directory|publicly" \
+    "$W" log init --dir "$T/g" --origin example.com/g --key "$T/g/log.key"
+[ ! -e "$T/g/log.key" ] || die "refused init still wrote $T/g/log.key"
+pass
+expect_fail "init over an existing log" "checkpoint|exists" \
+    "$W" log init --dir "$GOOD" --origin "$ORIGIN" --key "$KEY"
+expect_ok "existing log untouched by refused init" "$W" log verify --dir "$GOOD" --vkey "$T/vkey"
+grep -qx "ok $N entries" "$T/out" || die "after refused init: $(cat "$T/out")"
+expect_fail "origin with a space" "invalid|origin|name" \
+    "$W" log init --dir "$T/g2" --origin "bad origin" --key "$T/keys/g2.key"
+fresh
+"$WARDEN_BUILD_DIR/tlog_crashtool" run "$D" "$KEY" "$T/holder.acks" 1 9 >/dev/null 2>&1 &
+HOLDER=$!
+CLEANUP_PIDS+=("$HOLDER")
+for _ in $(seq 1 50); do [ -s "$T/holder.acks" ] && break; sleep 0.1; done
+[ -s "$T/holder.acks" ] || die "crashtool did not start appending"
+expect_fail "second appender on a locked log" "appender|lock" "$W" log append --dir "$D" --key "$KEY" <"$T/one"
+kill "$HOLDER" 2>/dev/null || true
+wait "$HOLDER" 2>/dev/null || true
+
 # ---- Over HTTP ----
 serve() {
     PORT="$(free_port)"

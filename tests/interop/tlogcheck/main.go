@@ -409,7 +409,7 @@ func verify(dir, vkey string) {
 		}
 	}
 	fmt.Printf("ok %d entries, %d tiles+bundles, %d stale partials, origin %s\n",
-		c.tree.N, len(seen)-1-stale, stale, c.origin)
+		c.tree.N, len(seen)-1, stale, c.origin)
 }
 
 func decodeHash(what, s string) tlog.Hash {
