@@ -269,11 +269,13 @@ header() { grep -i "^$1:" "$T/headers" | tr -d '\r' | cut -d' ' -f2-; }
 [ "$(status /checkpoint)" = 200 ] || die "GET /checkpoint not 200"
 cmp -s "$T/body" "$D/checkpoint" || die "GET /checkpoint body differs from the file"
 header cache-control | grep -qi "no-cache" || die "checkpoint Cache-Control: '$(header cache-control)'"
+header content-type | grep -qi "^text/plain" || die "checkpoint Content-Type: '$(header content-type)'"
 pass
 for p in /tile/0/000 /tile/0/001 /tile/entries/000 /tile/entries/001; do
     [ "$(status "$p")" = 200 ] || die "GET $p not 200"
     cmp -s "$T/body" "$D$p" || die "GET $p body differs from the file"
     header cache-control | grep -qi "immutable" || die "$p Cache-Control: '$(header cache-control)'"
+    header content-type | grep -qi "^application/octet-stream" || die "$p Content-Type: '$(header content-type)'"
     pass
 done
 for p in /tile/0/002.p/88 /tile/entries/002.p/88 /tile/1/000.p/2; do
@@ -312,5 +314,44 @@ expect_fail "verify --url with a missing bundle" "tile/entries/002\.p/88" \
 stop_serve
 expect_fail "verify --url with nothing listening" "." "$W" log verify --url "$URL" --vkey "$T/vkey"
 grep -q "Sanitizer\|runtime error" "$T/serve.log" && die "serve reported: $(cat "$T/serve.log")"
+
+# "Servable as-is by any static web server": nginx serves the directory, and
+# verify --url must accept it, then name a tile damaged behind nginx's back.
+command -v nginx >/dev/null || die "nginx is not installed (nginx-light)"
+fresh
+NPORT="$(free_port)"
+mkdir -p "$T/nginx"
+cat >"$T/nginx/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 64; }
+http {
+    access_log off;
+    client_body_temp_path $T/nginx/body;
+    proxy_temp_path $T/nginx/proxy;
+    fastcgi_temp_path $T/nginx/fastcgi;
+    uwsgi_temp_path $T/nginx/uwsgi;
+    scgi_temp_path $T/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NPORT;
+        root $D;
+    }
+}
+EOF
+nginx -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" >/dev/null 2>&1 &
+NGINX_PID=$!
+CLEANUP_PIDS+=("$NGINX_PID")
+URL="http://127.0.0.1:$NPORT"
+wait_http "$URL/checkpoint"
+expect_ok "verify --url through nginx" "$W" log verify --url "$URL" --vkey "$T/vkey"
+grep -qx "ok $N entries" "$T/out" || die "verify through nginx: $(cat "$T/out")"
+flip "$D/tile/0/002.p/88" 40
+expect_fail "verify --url through nginx, damaged partial tile" "tile/0/002\.p/88" \
+    "$W" log verify --url "$URL" --vkey "$T/vkey"
+kill "$NGINX_PID" 2>/dev/null || true
+wait "$NGINX_PID" 2>/dev/null || true
 
 echo "tlog_tamper: $CHECKS checks passed"
