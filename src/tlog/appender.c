@@ -157,7 +157,7 @@ static int integrate(warden_tlog_appender *a, request *batch, warden_err *err)
     /* 2. DURABLE: every temp file of the batch, checkpoint included, is fdatasync'ed.
      *    If we crash after this: only *.tmp files exist; the old checkpoint is intact and
      *    recovery deletes the temps. No caller has been answered. */
-    if ((rc = tlog_ws_sync(&a->ws, err)) != 0 || (rc = tlog_ws_sync(&cpws, err)) != 0)
+    if ((rc = tlog_ws_sync(&a->ws, &cpws, err)) != 0)
         goto out;
 
     /* 3. DURABLE: tiles and bundles renamed to their final names; their directories fsynced.

@@ -152,6 +152,55 @@ int warden_tlog_source_get(warden_buf *out, warden_tlog_source *s, const char *p
     return warden_file_read(out, full, max, err);
 }
 
+int tlog_source_get_tile(warden_buf *out, warden_tlog_source *s, int level, uint64_t index,
+                         unsigned w, char path[WARDEN_TLOG_PATH_MAX], warden_err *err)
+{
+    int bundle = level == WARDEN_TLOG_ENTRIES_LEVEL;
+    size_t unit = bundle ? WARDEN_TLOG_ENTRY_MAX + 2 : WARDEN_TLOG_HASH_SIZE;
+    size_t start = out->len;
+    int rc = warden_tlog_tile_path(path, WARDEN_TLOG_PATH_MAX, level, index, w);
+    if (rc != 0)
+        return warden_err_set(err, WARDEN_EINTERNAL, "tile %d/%llu: no path", level,
+                              (unsigned long long)index);
+    rc = warden_tlog_source_get(out, s, path, (size_t)w * unit, err);
+    if (rc != WARDEN_ENOTFOUND || w >= WARDEN_TLOG_TILE_WIDTH)
+        return rc;
+    /* The partial tile may have been superseded by the full one since the checkpoint. */
+    warden_err first;
+    char full[WARDEN_TLOG_PATH_MAX];
+    if (err != NULL)
+        first = *err;
+    if (warden_tlog_tile_path(full, sizeof full, level, index, 0) != 0 ||
+        warden_tlog_source_get(out, s, full, WARDEN_TLOG_TILE_WIDTH * unit, err) != 0) {
+        out->len = start;
+        if (err != NULL)
+            *err = first;
+        return WARDEN_ENOTFOUND;
+    }
+    memcpy(path, full, sizeof full);
+    size_t keep = (size_t)w * WARDEN_TLOG_HASH_SIZE;
+    if (bundle) {
+        warden_cursor c;
+        warden_cursor_init(&c, out->p + start, out->len - start);
+        for (unsigned i = 0; i < w; i++) {
+            uint16_t n;
+            const uint8_t *e;
+            if (warden_cursor_be16(&c, &n) != 0 || warden_cursor_bytes(&c, &e, n) != 0) {
+                out->len = start;
+                return warden_err_set(err, WARDEN_ECORRUPT, "%s: entry %u is truncated", path,
+                                      i);
+            }
+        }
+        keep = c.off;
+    } else if (out->len - start != WARDEN_TLOG_TILE_WIDTH * WARDEN_TLOG_HASH_SIZE) {
+        out->len = start;
+        return warden_err_set(err, WARDEN_ECORRUPT, "%s: %zu bytes, expected %d", path,
+                              out->len - start, WARDEN_TLOG_TILE_WIDTH * WARDEN_TLOG_HASH_SIZE);
+    }
+    out->len = start + keep;
+    return 0;
+}
+
 int warden_tlog_source_checkpoint(warden_tlog_checkpoint *cp, warden_tlog_source *s,
                                   const warden_tlog_verifier *v, warden_err *err)
 {
@@ -192,12 +241,10 @@ static int read_tile(const warden_tlog_hash **hashes, unsigned *width, warden_tl
     cached_tile *t = &s->cache[s->next_slot++ % CACHE_TILES];
     char path[WARDEN_TLOG_PATH_MAX];
     warden_buf b;
-    int rc = warden_tlog_tile_path(path, sizeof path, level, index, w);
-    if (rc != 0)
-        return warden_err_set(err, rc, "tile %d/%llu: no path", level, (unsigned long long)index);
+    int rc;
     warden_buf_init(&b);
     t->valid = 0;
-    if ((rc = warden_tlog_source_get(&b, s, path, (size_t)w * WARDEN_TLOG_HASH_SIZE, err)) != 0)
+    if ((rc = tlog_source_get_tile(&b, s, level, index, w, path, err)) != 0)
         goto out;
     if (b.len != (size_t)w * WARDEN_TLOG_HASH_SIZE) {
         rc = warden_err_set(err, WARDEN_ECORRUPT, "%s: %zu bytes, expected %u", path, b.len,
@@ -256,15 +303,13 @@ int warden_tlog_source_entry(warden_buf *out, warden_tlog_source *s, uint64_t si
     uint64_t n = index / WARDEN_TLOG_TILE_WIDTH;
     unsigned w = n < size / WARDEN_TLOG_TILE_WIDTH ? WARDEN_TLOG_TILE_WIDTH
                                                    : warden_tlog_partial_width(0, size);
-    int rc = warden_tlog_tile_path(path, sizeof path, WARDEN_TLOG_ENTRIES_LEVEL, n, w);
-    if (rc != 0)
-        return warden_err_set(err, rc, "bundle %llu: no path", (unsigned long long)n);
+    int rc;
     warden_buf_init(&b);
     if ((bd = malloc(sizeof *bd)) == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = warden_tlog_source_get(&b, s, path, (size_t)w * (WARDEN_TLOG_ENTRY_MAX + 2), err)))
+    if ((rc = tlog_source_get_tile(&b, s, WARDEN_TLOG_ENTRIES_LEVEL, n, w, path, err)) != 0)
         goto out;
     if ((rc = warden_tlog_bundle_parse(bd, b.p, b.len, w, err)) != 0) {
         warden_err_prefix(err, "%s", path);

@@ -69,8 +69,8 @@ void tlog_ws_fini(tlog_writeset *ws);
 /* Writes data to path.tmp (creating parent directories) and starts its writeback. */
 int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len,
                 warden_err *err);
-/* fdatasyncs and closes every temp file. */
-int tlog_ws_sync(tlog_writeset *ws, warden_err *err);
+/* fdatasyncs and closes every temp file of ws and of also (may be NULL), all at once. */
+int tlog_ws_sync(tlog_writeset *ws, tlog_writeset *also, warden_err *err);
 /* Renames every temp file over its final name, then fsyncs every changed directory. */
 int tlog_ws_publish(tlog_writeset *ws, warden_err *err);
 /* Removes path if it exists (no error when missing). */
@@ -78,6 +78,13 @@ int tlog_remove(int dirfd, const char *path, warden_err *err);
 /* Removes every file in directory path whose name is a width > keep_below_or_equal
  * (keep 0: all widths), plus temp files, and the directory itself if it becomes empty. */
 int tlog_prune_partials(int dirfd, const char *dirpath, unsigned keep, warden_err *err);
+
+/* Appends tile (level, index) of width w (level WARDEN_TLOG_ENTRIES_LEVEL: the bundle) to
+ * out, with path set to the file read. A partial tile that is gone because its full tile
+ * exists (tlog-tiles allows deleting it) is read as the full tile's first w hashes/entries.
+ * Errors: those of warden_tlog_source_get; WARDEN_ECORRUPT (full tile too short). */
+int tlog_source_get_tile(warden_buf *out, warden_tlog_source *s, int level, uint64_t index,
+                         unsigned w, char path[WARDEN_TLOG_PATH_MAX], warden_err *err);
 
 /* Ed25519 signature of msg with s; key hash of s. 0 or -1 (OpenSSL failure). */
 int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg,

@@ -28,12 +28,9 @@ static int check_tile(verify_ctx *v, int level, uint64_t index, unsigned w,
     char from[WARDEN_TLOG_PATH_MAX];
     char path[WARDEN_TLOG_PATH_MAX];
     size_t size = (size_t)w * WARDEN_TLOG_HASH_SIZE;
-    int rc = warden_tlog_tile_path(path, sizeof path, level, index, w);
-    if (rc != 0)
-        return warden_err_set(err, WARDEN_EINTERNAL, "tile %d/%llu: no path", level,
-                              (unsigned long long)index);
+    int rc;
     v->buf.len = 0;
-    if ((rc = warden_tlog_source_get(&v->buf, v->s, path, size, err)) != 0) {
+    if ((rc = tlog_source_get_tile(&v->buf, v->s, level, index, w, path, err)) != 0) {
         if (rc == WARDEN_ELIMIT)
             rc = warden_err_set(err, WARDEN_ECORRUPT, "%s: longer than %zu bytes", path, size);
         return rc;
@@ -106,15 +103,8 @@ int warden_tlog_verify(warden_tlog_checkpoint *cp, warden_tlog_source *s,
                                                             : (unsigned)(c.size - start);
         char path[WARDEN_TLOG_PATH_MAX];
         warden_tlog_hash leaves[WARDEN_TLOG_TILE_WIDTH];
-        if (warden_tlog_tile_path(path, sizeof path, WARDEN_TLOG_ENTRIES_LEVEL, n, w) != 0) {
-            rc = warden_err_set(err, WARDEN_EINTERNAL, "bundle %llu: no path",
-                                (unsigned long long)n);
-            goto out;
-        }
         v->buf.len = 0;
-        rc = warden_tlog_source_get(&v->buf, s, path, (size_t)w * (WARDEN_TLOG_ENTRY_MAX + 2),
-                                    err);
-        if (rc != 0)
+        if ((rc = tlog_source_get_tile(&v->buf, s, WARDEN_TLOG_ENTRIES_LEVEL, n, w, path, err)))
             goto out;
         if (warden_tlog_bundle_parse(&v->bundle, v->buf.p, v->buf.len, w, err) != 0) {
             warden_err_prefix(err, "%s (entries %llu..%llu)", path, (unsigned long long)start,

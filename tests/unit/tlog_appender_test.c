@@ -378,6 +378,44 @@ static void tlog_appender_fails_closed(void **state)
     assert_int_equal(verify_dir(x), 2);
 }
 
+/* A reader holding an older checkpoint still verifies after the partial tiles it names were
+ * superseded and deleted: the full tiles stand in for them (tlog-tiles allows the deletion). */
+static void tlog_appender_old_checkpoint_still_verifies(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    warden_tlog_appender *a = NULL;
+    char cp[1200], saved[1300], cmd[6000];
+    snprintf(cp, sizeof cp, "%s/checkpoint", x->dir);
+    snprintf(saved, sizeof saved, "%s.old-checkpoint", x->dir);
+    assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    append_tags(a, 0, 300);
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s'", cp, saved);
+    assert_int_equal(system(cmd), 0);
+    append_tags(a, 300, 300);
+    warden_tlog_appender_free(a);
+    assert_false(exists(x->dir, "tile/0/001.p/44"));
+    assert_false(exists(x->dir, "tile/entries/001.p/44"));
+    /* Serve the old checkpoint, as a reader that fetched it earlier sees the log. */
+    snprintf(cmd, sizeof cmd, "cp '%s' '%s.new' && cp '%s' '%s'", cp, saved, saved, cp);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(verify_dir(x), 300);
+    warden_tlog_source *src = NULL;
+    warden_buf b;
+    warden_buf_init(&b);
+    assert_int_equal(warden_tlog_source_dir_new(&src, x->dir, &e), 0);
+    assert_int_equal(warden_tlog_source_entry(&b, src, 300, 299, &e), 0);
+    uint8_t want[400];
+    size_t len = entry_bytes(want, 299);
+    assert_int_equal(b.len, len);
+    assert_memory_equal(b.p, want, len);
+    warden_buf_fini(&b);
+    warden_tlog_source_free(src);
+    snprintf(cmd, sizeof cmd, "mv '%s.new' '%s' && rm -f '%s'", saved, cp, saved);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(verify_dir(x), 600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -387,6 +425,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_refuses_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_fails_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(tlog_appender_old_checkpoint_still_verifies, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
