@@ -315,6 +315,28 @@ stop_serve
 expect_fail "verify --url with nothing listening" "." "$W" log verify --url "$URL" --vkey "$T/vkey"
 grep -q "Sanitizer\|runtime error" "$T/serve.log" && die "serve reported: $(cat "$T/serve.log")"
 
+# An auditor verifying while the log grows: verify --dir and --url run in a loop while
+# the appender adds entries across a tile boundary (partial tiles are superseded and
+# deleted under the verifier's feet); every run must succeed.
+LIVE="$T/live"
+expect_ok "live init" "$W" log init --dir "$LIVE" --origin "$ORIGIN" --key "$KEY"
+"$WARDEN_BUILD_DIR/tlog_crashtool" gen 0 240 >"$T/live.fill"
+expect_ok "live prefill" "$W" log append --dir "$LIVE" --key "$KEY" <"$T/live.fill"
+serve "$LIVE"
+"$WARDEN_BUILD_DIR/tlog_crashtool" run "$LIVE" "$KEY" "$T/live.acks" 16 1 >/dev/null 2>"$T/live.err" &
+LIVE_PID=$!
+CLEANUP_PIDS+=("$LIVE_PID")
+live_runs=0
+while kill -0 "$LIVE_PID" 2>/dev/null; do
+    expect_ok "verify --dir while appending" "$W" log verify --dir "$LIVE" --vkey "$T/vkey"
+    expect_ok "verify --url while appending" "$W" log verify --url "$URL" --vkey "$T/vkey"
+    live_runs=$((live_runs + 1))
+done
+wait "$LIVE_PID" || { cat "$T/live.err" >&2; die "appender failed during live verification"; }
+stop_serve
+[ "$live_runs" -ge 3 ] || die "only $live_runs live verification rounds"
+echo "  live: $live_runs verify rounds while the log grew from 240 to $(sed -n 2p "$LIVE/checkpoint") entries"
+
 # "Servable as-is by any static web server": nginx serves the directory, and
 # verify --url must accept it, then name a tile damaged behind nginx's back.
 command -v nginx >/dev/null || die "nginx is not installed (nginx-light)"
