@@ -156,6 +156,33 @@ for i in 0 65536 $((BIG - 1)); do
     expect_ok "go checks warden proof on Go log" "$TC" inclusion -dir "$GL" -vkey "$T/go.vkey" -proof "$T/gproof.json"
 done
 
+# Tile index 1000 and beyond: 256,300 entries put bundles and level-0 tiles under
+# x001/ (the spec's "x001/x234/067" form), checked in both directions.
+XL="$T/xlog"
+XN=256300
+seq 0 $((XN - 1)) | sed 's/^/x-entry-/' >"$T/xentries"
+expect_ok "init x log" "$W" log init --dir "$XL" --origin "$ORIGIN" --key "$KEY"
+expect_ok "append $XN" "$W" log append --dir "$XL" --key "$KEY" <"$T/xentries"
+for f in tile/entries/x001/000 tile/entries/x001/001.p/44 tile/0/x001/000 tile/0/x001/001.p/44 tile/1/003.p/233 tile/2/000.p/3; do
+    [ -f "$XL/$f" ] || die "warden log of $XN entries lacks $f"
+done
+pass
+expect_ok "go verify $XN" "$TC" verify -dir "$XL" -vkey "$T/vkey"
+grep -q "^ok $XN entries" "$T/out" || die "x log: $(cat "$T/out")"
+for i in 255999 256000 $((XN - 1)); do
+    expect_ok "prove $i of $XN" "$W" log prove --dir "$XL" --index "$i"
+    cp "$T/out" "$T/xproof.json"
+    expect_ok "go inclusion $i of $XN" "$TC" inclusion -dir "$XL" -vkey "$T/vkey" -proof "$T/xproof.json"
+done
+expect_ok "go write $XN" "$TC" write -dir "$T/goxlog" -skey "$T/go.skey" -origin example.com/go-log <"$T/xentries"
+[ -f "$T/goxlog/tile/entries/x001/001.p/44" ] || die "Go's log lacks tile/entries/x001/001.p/44"
+expect_ok "warden verifies Go log of $XN" "$W" log verify --dir "$T/goxlog" --vkey "$T/go.vkey"
+grep -qx "ok $XN entries" "$T/out" || die "Go x log: $(cat "$T/out")"
+[ "$(sed -n 3p "$T/goxlog/checkpoint")" = "$(sed -n 3p "$XL/checkpoint")" ] ||
+    die "Go and warden disagree on the root of the same $XN entries"
+pass
+rm -rf "$XL" "$T/goxlog" "$T/xentries"
+
 # A checkpoint of warden's log re-signed by Go: warden's check-proof accepts it with
 # Go's vkey, and rejects it with warden's own key.
 expect_ok "go re-signs checkpoint" "$TC" sign -in "$LOG/checkpoint" -skey "$T/go.skey" -out "$T/go.cp"
