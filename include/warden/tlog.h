@@ -23,15 +23,15 @@
 
 #define WARDEN_TLOG_HASH_SIZE 32
 #define WARDEN_TLOG_TILE_HEIGHT 8
-#define WARDEN_TLOG_TILE_WIDTH 256                /* hashes in a full tile */
-#define WARDEN_TLOG_ENTRY_MAX 65535               /* bytes in one entry (uint16 prefix) */
-#define WARDEN_TLOG_ENTRIES_LEVEL (-1)            /* "level" of entry bundles in path calls */
-#define WARDEN_TLOG_ORIGIN_MAX 1024               /* bytes in a checkpoint origin line */
-#define WARDEN_TLOG_NOTE_MAX (256 * 1024)         /* bytes in a signed note we accept */
-#define WARDEN_TLOG_NOTE_SIGS_MAX 100             /* signature lines in a note we accept */
-#define WARDEN_TLOG_PROOF_MAX 128                 /* hashes in any proof for a 64-bit tree */
-#define WARDEN_TLOG_PATH_MAX 96                   /* bytes of a tile path incl. NUL */
-#define WARDEN_TLOG_BATCH_MAX 65536               /* entries one appender batch may hold */
+#define WARDEN_TLOG_TILE_WIDTH 256        /* hashes in a full tile */
+#define WARDEN_TLOG_ENTRY_MAX 65535       /* bytes in one entry (uint16 prefix) */
+#define WARDEN_TLOG_ENTRIES_LEVEL (-1)    /* "level" of entry bundles in path calls */
+#define WARDEN_TLOG_ORIGIN_MAX 1024       /* bytes in a checkpoint origin line */
+#define WARDEN_TLOG_NOTE_MAX (256 * 1024) /* bytes in a signed note we accept */
+#define WARDEN_TLOG_NOTE_SIGS_MAX 100     /* signature lines in a note we accept */
+#define WARDEN_TLOG_PROOF_MAX 128         /* hashes in any proof for a 64-bit tree */
+#define WARDEN_TLOG_PATH_MAX 96           /* bytes of a tile path incl. NUL */
+#define WARDEN_TLOG_BATCH_MAX 65536       /* entries one appender batch may hold */
 
 /* One SHA-256 Merkle tree hash. */
 typedef struct warden_tlog_hash {
@@ -79,8 +79,8 @@ typedef struct warden_tlog_verifier warden_tlog_verifier; /* Ed25519 public key 
 
 /* Parses a signer key "PRIVATE+KEY+<name>+<hash8>+<base64(0x01||seed)>" and checks its key
  * hash. Errors: WARDEN_EPARSE (malformed, bad name, wrong algorithm or hash), WARDEN_ENOMEM. */
-WARDEN_MUST_USE int warden_tlog_signer_new(warden_tlog_signer **out, const char *skey,
-                                           size_t len, warden_err *err);
+WARDEN_MUST_USE int warden_tlog_signer_new(warden_tlog_signer **out, const char *skey, size_t len,
+                                           warden_err *err);
 /* Reads and parses a signer key file (one line, trailing newline allowed); the file's bytes
  * are wiped after parsing. Errors: WARDEN_ENOTFOUND, WARDEN_EIO, WARDEN_ELIMIT, WARDEN_EPARSE,
  * WARDEN_ENOMEM. */
@@ -127,8 +127,8 @@ WARDEN_MUST_USE int warden_tlog_note_parse(size_t *text_len, const uint8_t *msg,
  * at least one must. Errors: as warden_tlog_note_parse, plus WARDEN_EVERIFY (a known key's
  * signature is invalid, or no known key signed). */
 WARDEN_MUST_USE int warden_tlog_note_open(size_t *text_len, const uint8_t *msg, size_t len,
-                                          const warden_tlog_verifier *const *known,
-                                          size_t nknown, warden_err *err);
+                                          const warden_tlog_verifier *const *known, size_t nknown,
+                                          warden_err *err);
 
 /* ---- checkpoints (C2SP tlog-checkpoint) ---- */
 
@@ -145,8 +145,7 @@ WARDEN_MUST_USE int warden_tlog_checkpoint_parse(warden_tlog_checkpoint *cp, con
                                                  size_t len, warden_err *err);
 /* Appends the checkpoint's note text (three lines, no extensions) to out.
  * Errors: WARDEN_EINVAL (empty or invalid origin), WARDEN_ENOMEM. */
-WARDEN_MUST_USE int warden_tlog_checkpoint_format(warden_buf *out,
-                                                  const warden_tlog_checkpoint *cp,
+WARDEN_MUST_USE int warden_tlog_checkpoint_format(warden_buf *out, const warden_tlog_checkpoint *cp,
                                                   warden_err *err);
 /* Appends the signed checkpoint note to out. Errors: as format and warden_tlog_note_sign. */
 WARDEN_MUST_USE int warden_tlog_checkpoint_sign(warden_buf *out, const warden_tlog_checkpoint *cp,
@@ -193,9 +192,8 @@ WARDEN_MUST_USE int warden_tlog_reader_root(warden_tlog_hash *root,
                                             warden_err *err);
 /* Fills proof[0..*n) (room for WARDEN_TLOG_PROOF_MAX) with the inclusion proof of leaf index
  * in the tree of size entries. Errors: WARDEN_EINVAL (index >= size), those of the reader. */
-WARDEN_MUST_USE int warden_tlog_prove_inclusion(warden_tlog_hash *proof, size_t *n,
-                                                uint64_t index, uint64_t size,
-                                                const warden_tlog_hash_reader *r,
+WARDEN_MUST_USE int warden_tlog_prove_inclusion(warden_tlog_hash *proof, size_t *n, uint64_t index,
+                                                uint64_t size, const warden_tlog_hash_reader *r,
                                                 warden_err *err);
 /* Fills proof[0..*n) with the consistency proof from old_size to new_size (empty when they are
  * equal or old_size is 0). Errors: WARDEN_EINVAL (old_size > new_size), the reader's. */
@@ -231,30 +229,29 @@ WARDEN_MUST_USE int warden_tlog_source_url_new(warden_tlog_source **out, const c
 /* Frees a source; NULL is accepted. */
 void warden_tlog_source_free(warden_tlog_source *s);
 /* Appends the bytes of a layout path ("checkpoint", "tile/0/000", ...) to out, failing if
- * larger than max. Errors: WARDEN_ENOTFOUND (missing / HTTP 404), WARDEN_EIO, WARDEN_ELIMIT,
- * WARDEN_ENOMEM. */
-WARDEN_MUST_USE int warden_tlog_source_get(warden_buf *out, warden_tlog_source *s,
-                                           const char *path, size_t max, warden_err *err);
+ * larger than max. Errors: WARDEN_ENOTFOUND (missing / HTTP 404), WARDEN_EIO (read error, other
+ * HTTP status, network), WARDEN_ELIMIT, WARDEN_EINVAL (path or URL too long), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_tlog_source_get(warden_buf *out, warden_tlog_source *s, const char *path,
+                                           size_t max, warden_err *err);
 /* Fetches and opens the source's checkpoint with verifier v; with v NULL only checks the note
  * syntax (for a log's own tools: never trust such a checkpoint). Errors: those of
  * warden_tlog_source_get and warden_tlog_checkpoint_open. */
-WARDEN_MUST_USE int warden_tlog_source_checkpoint(warden_tlog_checkpoint *cp,
-                                                  warden_tlog_source *s,
-                                                  const warden_tlog_verifier *v,
-                                                  warden_err *err);
+WARDEN_MUST_USE int warden_tlog_source_checkpoint(warden_tlog_checkpoint *cp, warden_tlog_source *s,
+                                                  const warden_tlog_verifier *v, warden_err *err);
 /* Sets *r to read subtree hashes from the source's tiles for a tree of size entries (r borrows
  * s). Every tile read is checked for its exact length. */
 void warden_tlog_source_reader(warden_tlog_hash_reader *r, warden_tlog_source *s, uint64_t size);
 /* Appends entry index of a tree of size entries to out. Errors: WARDEN_EINVAL (index >= size),
  * WARDEN_ECORRUPT (bundle malformed), those of warden_tlog_source_get. */
-WARDEN_MUST_USE int warden_tlog_source_entry(warden_buf *out, warden_tlog_source *s,
-                                             uint64_t size, uint64_t index, warden_err *err);
+WARDEN_MUST_USE int warden_tlog_source_entry(warden_buf *out, warden_tlog_source *s, uint64_t size,
+                                             uint64_t index, warden_err *err);
 /* The full check an auditor runs: opens the checkpoint with v, recomputes every leaf hash from
  * every bundle, compares every full and needed partial hash tile, and the root. Memory stays
  * O(tile height x levels). On success *cp is the verified checkpoint. Errors: those of
  * warden_tlog_source_checkpoint; WARDEN_ENOTFOUND (a needed file is missing: message names
  * it), WARDEN_ECORRUPT (a file has the wrong length or a bundle is malformed: path and index),
- * WARDEN_EVERIFY (a hash differs: path and index, or the root). */
+ * WARDEN_EVERIFY (a hash differs: path and index, or the root), WARDEN_ENOMEM. A partial tile
+ * that was deleted because its full tile exists is read from the full tile. */
 WARDEN_MUST_USE int warden_tlog_verify(warden_tlog_checkpoint *cp, warden_tlog_source *s,
                                        const warden_tlog_verifier *v, warden_err *err);
 
@@ -289,7 +286,9 @@ WARDEN_MUST_USE int warden_tlog_appender_new(warden_tlog_appender **out, const c
 /* Appends one entry and waits until it is durable and covered by a published checkpoint; then
  * *index is its position. Safe to call from many threads at once. Errors: WARDEN_EINVAL (len >
  * 65535), WARDEN_EIO (the log could not be written: the appender has failed closed and every
- * pending and later append returns WARDEN_EIO), WARDEN_ENOMEM. */
+ * pending and later append returns WARDEN_EIO; also after warden_tlog_appender_free began),
+ * WARDEN_EINTERNAL (no semaphore could be created). If the process dies before this returns,
+ * the entry may or may not be in the log; once it has returned 0, the entry is. */
 WARDEN_MUST_USE int warden_tlog_append(uint64_t *index, warden_tlog_appender *a,
                                        const uint8_t *entry, size_t len, warden_err *err);
 /* As warden_tlog_append for n entries (1..WARDEN_TLOG_BATCH_MAX) that get the consecutive

@@ -32,8 +32,7 @@ void cmd_log_usage(FILE *out)
 
 /* Options of one subcommand: --name VALUE or --name=VALUE. */
 typedef struct opts {
-    const char *dir, *origin, *key, *url, *vkey, *index, *old, *proof, *checkpoint, *entry,
-        *listen;
+    const char *dir, *origin, *key, *url, *vkey, *index, *old, *proof, *checkpoint, *entry, *listen;
 } opts;
 
 static int parse_opts(opts *o, int argc, char **argv, const char *allowed)
@@ -187,8 +186,8 @@ static int do_append(const opts *o)
         while (end < in.len && in.p[end] != '\n')
             end++;
         if (end - start > WARDEN_TLOG_ENTRY_MAX) {
-            fprintf(stderr, "warden log append: <stdin>:%zu: line of %zu bytes exceeds %d\n",
-                    line, end - start, WARDEN_TLOG_ENTRY_MAX);
+            fprintf(stderr, "warden log append: <stdin>:%zu: line of %zu bytes exceeds %d\n", line,
+                    end - start, WARDEN_TLOG_ENTRY_MAX);
             rc = 1;
             goto out;
         }
@@ -372,8 +371,8 @@ static int do_consistency(const opts *o)
         goto out;
     }
     if (old.size > cp.size) {
-        fprintf(stderr, "warden log consistency: %s has size %llu, beyond the log's %llu\n",
-                o->old, (unsigned long long)old.size, (unsigned long long)cp.size);
+        fprintf(stderr, "warden log consistency: %s has size %llu, beyond the log's %llu\n", o->old,
+                (unsigned long long)old.size, (unsigned long long)cp.size);
         rc = 1;
         goto out;
     }
@@ -384,14 +383,16 @@ static int do_consistency(const opts *o)
         goto out;
     }
     if (memcmp(old_root.b, old.root.b, WARDEN_TLOG_HASH_SIZE) != 0) {
-        fprintf(stderr, "warden log consistency: %s: its root is not this log's root at size "
-                        "%llu\n", o->old, (unsigned long long)old.size);
+        fprintf(stderr,
+                "warden log consistency: %s: its root is not this log's root at size "
+                "%llu\n",
+                o->old, (unsigned long long)old.size);
         rc = 1;
         goto out;
     }
-    rc = print_json(json_pack("{s:I,s:I,s:o,s:o,s:o}", "old_size", (json_int_t)old.size,
-                              "new_size", (json_int_t)cp.size, "old_root", hash_json(&old.root),
-                              "new_root", hash_json(&cp.root), "proof", proof_json(proof, n)));
+    rc = print_json(json_pack("{s:I,s:I,s:o,s:o,s:o}", "old_size", (json_int_t)old.size, "new_size",
+                              (json_int_t)cp.size, "old_root", hash_json(&old.root), "new_root",
+                              hash_json(&cp.root), "proof", proof_json(proof, n)));
 out:
     warden_tlog_source_free(src);
     return rc;
@@ -434,8 +435,7 @@ static int do_check_proof(const opts *o)
         fail("check-proof", &e);
         goto out;
     }
-    if ((j = json_load_file(o->proof, JSON_REJECT_DUPLICATES, &je)) == NULL ||
-        !json_is_object(j)) {
+    if ((j = json_load_file(o->proof, JSON_REJECT_DUPLICATES, &je)) == NULL || !json_is_object(j)) {
         fprintf(stderr, "warden log check-proof: %s:%d:%d: %s\n", o->proof, je.line, je.column,
                 j ? "not a JSON object" : je.text);
         goto out;
@@ -443,8 +443,10 @@ static int do_check_proof(const opts *o)
     json_t *pa = json_object_get(j, "proof");
     size_t n = json_array_size(pa);
     if (!json_is_array(pa) || n > WARDEN_TLOG_PROOF_MAX) {
-        fprintf(stderr, "warden log check-proof: %s: \"proof\" must be an array of at most %d "
-                        "hashes\n", o->proof, WARDEN_TLOG_PROOF_MAX);
+        fprintf(stderr,
+                "warden log check-proof: %s: \"proof\" must be an array of at most %d "
+                "hashes\n",
+                o->proof, WARDEN_TLOG_PROOF_MAX);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -465,8 +467,10 @@ static int do_check_proof(const opts *o)
             goto out;
         }
         if (size != cp.size) {
-            fprintf(stderr, "warden log check-proof: proof is for tree size %llu, the checkpoint "
-                            "has %llu\n", (unsigned long long)size, (unsigned long long)cp.size);
+            fprintf(stderr,
+                    "warden log check-proof: proof is for tree size %llu, the checkpoint "
+                    "has %llu\n",
+                    (unsigned long long)size, (unsigned long long)cp.size);
             goto out;
         }
         if (o->entry != NULL) {
@@ -477,8 +481,10 @@ static int do_check_proof(const opts *o)
             }
             warden_tlog_leaf_hash(&mine, ent.p, ent.len);
             if (memcmp(mine.b, leaf.b, WARDEN_TLOG_HASH_SIZE) != 0) {
-                fprintf(stderr, "warden log check-proof: %s does not hash to the proof's "
-                                "leaf_hash\n", o->entry);
+                fprintf(stderr,
+                        "warden log check-proof: %s does not hash to the proof's "
+                        "leaf_hash\n",
+                        o->entry);
                 goto out;
             }
         }
@@ -491,14 +497,14 @@ static int do_check_proof(const opts *o)
         warden_tlog_hash old_root;
         if (json_size(&old_size, j, "old_size") || json_size(&new_size, j, "new_size") ||
             json_hash(&old_root, j, "old_root")) {
-            fprintf(stderr, "warden log check-proof: %s: malformed consistency proof\n",
-                    o->proof);
+            fprintf(stderr, "warden log check-proof: %s: malformed consistency proof\n", o->proof);
             goto out;
         }
         if (new_size != cp.size) {
-            fprintf(stderr, "warden log check-proof: proof is for new size %llu, the checkpoint "
-                            "has %llu\n", (unsigned long long)new_size,
-                    (unsigned long long)cp.size);
+            fprintf(stderr,
+                    "warden log check-proof: proof is for new size %llu, the checkpoint "
+                    "has %llu\n",
+                    (unsigned long long)new_size, (unsigned long long)cp.size);
             goto out;
         }
         if (o->old != NULL) {
@@ -507,19 +513,20 @@ static int do_check_proof(const opts *o)
                 goto out;
             }
             if (old.size != old_size || memcmp(old.root.b, old_root.b, 32) != 0) {
-                fprintf(stderr, "warden log check-proof: %s is not the proof's old tree\n",
-                        o->old);
+                fprintf(stderr, "warden log check-proof: %s is not the proof's old tree\n", o->old);
                 goto out;
             }
         }
-        if (warden_tlog_verify_consistency(old_size, cp.size, &old_root, &cp.root, proof, n,
-                                           &e) != 0) {
+        if (warden_tlog_verify_consistency(old_size, cp.size, &old_root, &cp.root, proof, n, &e) !=
+            0) {
             fail("check-proof", &e);
             goto out;
         }
     } else {
-        fprintf(stderr, "warden log check-proof: %s: neither an inclusion (index) nor a "
-                        "consistency (old_size) proof\n", o->proof);
+        fprintf(stderr,
+                "warden log check-proof: %s: neither an inclusion (index) nor a "
+                "consistency (old_size) proof\n",
+                o->proof);
         goto out;
     }
     printf("ok\n");

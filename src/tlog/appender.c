@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,7 @@ typedef struct request {
     size_t n;
     uint64_t first; /* result */
     int rc;
-    int done;
+    sem_t done; /* posted by the sequencer: the caller sleeps alone, no shared wakeup */
     struct request *next;
 } request;
 
@@ -45,13 +46,13 @@ struct warden_tlog_appender {
     unsigned count[TLOG_LEVELS]; /* == warden_tlog_partial_width(L, size) */
     warden_buf bundle;           /* entries of the partial bundle, encoded */
     tlog_writeset ws;
+    tlog_syncpool *pool;
     warden_buf note;
 
     pthread_t thread;
     int thread_started;
     pthread_mutex_t mu;
-    pthread_cond_t queued;   /* requests arrived or stopping */
-    pthread_cond_t finished; /* a batch completed */
+    pthread_cond_t queued; /* requests arrived or stopping */
     request *head, *tail;
     size_t queued_entries;
     uint64_t published; /* size readers may rely on */
@@ -150,7 +151,7 @@ static int integrate(warden_tlog_appender *a, request *batch, warden_err *err)
     if ((rc = warden_tlog_checkpoint_sign(&a->note, &cp, a->signer, err)) != 0)
         return rc;
     tlog_writeset cpws;
-    tlog_ws_init(&cpws, a->dirfd);
+    tlog_ws_init(&cpws, a->dirfd, a->pool);
     if ((rc = tlog_ws_add(&cpws, "checkpoint", a->note.p, a->note.len, err)) != 0)
         goto out;
 
@@ -211,8 +212,8 @@ static int read_rel(warden_buf *b, warden_tlog_appender *a, const char *path, si
 {
     int fd = openat(a->dirfd, path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return warden_err_set(err, errno == ENOENT ? WARDEN_ENOTFOUND : WARDEN_EIO, "%s: %s",
-                              path, strerror(errno));
+        return warden_err_set(err, errno == ENOENT ? WARDEN_ENOTFOUND : WARDEN_EIO, "%s: %s", path,
+                              strerror(errno));
     int rc = 0;
     for (;;) {
         if (warden_buf_reserve(b, 65536) != 0) {
@@ -307,8 +308,10 @@ static int load_edge(warden_tlog_appender *a, const warden_tlog_checkpoint *cp, 
     goto out;
 bad:
     if (rc == WARDEN_ENOTFOUND)
-        rc = warden_err_set(err, WARDEN_ECORRUPT, "%s: missing, but the checkpoint (size %llu) "
-                            "needs it", path, (unsigned long long)cp->size);
+        rc = warden_err_set(err, WARDEN_ECORRUPT,
+                            "%s: missing, but the checkpoint (size %llu) "
+                            "needs it",
+                            path, (unsigned long long)cp->size);
     else if (err != NULL)
         err->code = rc;
 out:
@@ -331,8 +334,8 @@ static int clean_group(warden_tlog_appender *a, int l, uint64_t probe, uint64_t 
     *slash = '\0';
     int fd = openat(a->dirfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? 0 : warden_err_set(err, WARDEN_EIO, "%s: %s", path,
-                                                    strerror(errno));
+        return errno == ENOENT ? 0
+                               : warden_err_set(err, WARDEN_EIO, "%s: %s", path, strerror(errno));
     DIR *d = fdopendir(fd);
     if (d == NULL) {
         close(fd);
@@ -383,14 +386,14 @@ static int remove_beyond(warden_tlog_appender *a, warden_err *err)
 static void finish_batch(warden_tlog_appender *a, request *batch, int rc)
 {
     pthread_mutex_lock(&a->mu);
-    for (request *r = batch; r != NULL; r = r->next) {
-        r->rc = rc;
-        r->done = 1;
-    }
     if (rc == 0)
         a->published = a->size;
-    pthread_cond_broadcast(&a->finished);
     pthread_mutex_unlock(&a->mu);
+    for (request *r = batch; r != NULL; r = r->next)
+        r->rc = rc;
+    /* Wake only the first caller; each caller wakes the next (see append_many), so the
+     * wakeups run on the callers' CPUs while this thread goes on to the next batch. */
+    sem_post(&batch->done);
 }
 
 static void *sequencer(void *arg)
@@ -505,17 +508,15 @@ int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
     warden_buf_init(&a->note);
     pthread_mutex_init(&a->mu, NULL);
     pthread_cond_init(&a->queued, NULL);
-    pthread_cond_init(&a->finished, NULL);
     a->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (a->dirfd < 0) {
         rc = warden_err_set(err, errno == ENOENT ? WARDEN_ENOTFOUND : WARDEN_EIO, "%s: %s", dir,
                             strerror(errno));
         goto out;
     }
-    tlog_ws_init(&a->ws, a->dirfd);
+    tlog_ws_init(&a->ws, a->dirfd, a->pool);
     if (flock(a->dirfd, LOCK_EX | LOCK_NB) != 0) {
-        rc = warden_err_set(err, errno == EWOULDBLOCK ? WARDEN_EDENIED : WARDEN_EIO,
-                            "%s: %s", dir,
+        rc = warden_err_set(err, errno == EWOULDBLOCK ? WARDEN_EDENIED : WARDEN_EIO, "%s: %s", dir,
                             errno == EWOULDBLOCK ? "another appender has this log open"
                                                  : strerror(errno));
         goto out;
@@ -538,6 +539,7 @@ int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
     if ((rc = load_edge(a, &cp, err)) != 0 || (rc = remove_beyond(a, err)) != 0)
         goto out;
     a->published = a->size;
+    a->pool = tlog_syncpool_new();
     if (pthread_create(&a->thread, NULL, sequencer, a) != 0) {
         rc = warden_err_set(err, WARDEN_EINTERNAL, "cannot start the sequencer thread");
         goto out;
@@ -552,9 +554,8 @@ out:
     return rc;
 }
 
-int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a,
-                            const uint8_t *const *entries, const size_t *lens, size_t n,
-                            warden_err *err)
+int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a, const uint8_t *const *entries,
+                            const size_t *lens, size_t n, warden_err *err)
 {
     if (n == 0 || n > WARDEN_TLOG_BATCH_MAX)
         return warden_err_set(err, WARDEN_EINVAL, "append: %zu entries (want 1..%d)", n,
@@ -564,9 +565,12 @@ int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a,
             return warden_err_set(err, WARDEN_EINVAL, "append: entry of %zu bytes exceeds %d",
                                   lens[i], WARDEN_TLOG_ENTRY_MAX);
     request r = {.entries = entries, .lens = lens, .n = n};
+    if (sem_init(&r.done, 0, 0) != 0)
+        return warden_err_set(err, WARDEN_EINTERNAL, "sem_init failed");
     pthread_mutex_lock(&a->mu);
     if (a->failed || a->stopping) {
         pthread_mutex_unlock(&a->mu);
+        sem_destroy(&r.done);
         return warden_err_set(err, WARDEN_EIO, "transparency log unavailable (failed closed)");
     }
     if (a->tail != NULL)
@@ -576,18 +580,25 @@ int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a,
     a->tail = &r;
     a->queued_entries += n;
     pthread_cond_signal(&a->queued);
-    while (!r.done)
-        pthread_cond_wait(&a->finished, &a->mu);
-    warden_err fe = a->fail_err;
     pthread_mutex_unlock(&a->mu);
-    if (r.rc != 0)
+    while (sem_wait(&r.done) != 0)
+        ; /* EINTR */
+    /* Pass the wakeup on along the batch; r.next's caller is still waiting, so it exists. */
+    if (r.next != NULL)
+        sem_post(&r.next->done);
+    sem_destroy(&r.done);
+    if (r.rc != 0) {
+        pthread_mutex_lock(&a->mu);
+        warden_err fe = a->fail_err;
+        pthread_mutex_unlock(&a->mu);
         return warden_err_set(err, WARDEN_EIO, "transparency log failed closed: %s", fe.msg);
+    }
     *first = r.first;
     return 0;
 }
 
-int warden_tlog_append(uint64_t *index, warden_tlog_appender *a, const uint8_t *entry,
-                       size_t len, warden_err *err)
+int warden_tlog_append(uint64_t *index, warden_tlog_appender *a, const uint8_t *entry, size_t len,
+                       warden_err *err)
 {
     const uint8_t *e[1] = {entry};
     size_t l[1] = {len};
@@ -617,10 +628,10 @@ void warden_tlog_appender_free(warden_tlog_appender *a)
         tlog_ws_fini(&a->ws);
         close(a->dirfd); /* releases the flock */
     }
+    tlog_syncpool_free(a->pool);
     warden_buf_fini(&a->bundle);
     warden_buf_fini(&a->note);
     pthread_cond_destroy(&a->queued);
-    pthread_cond_destroy(&a->finished);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

@@ -16,8 +16,7 @@ int warden_tlog_bundle_parse(warden_tlog_bundle *b, const uint8_t *p, size_t len
         if (b->count == max)
             return warden_err_set(err, WARDEN_ELIMIT, "bundle: more than %zu entries", max);
         if (warden_cursor_be16(&c, &n) != 0 || warden_cursor_bytes(&c, &e, n) != 0)
-            return warden_err_set(err, WARDEN_ETRUNC, "bundle: entry %zu is truncated",
-                                  b->count);
+            return warden_err_set(err, WARDEN_ETRUNC, "bundle: entry %zu is truncated", b->count);
         b->entry[b->count] = e;
         b->len[b->count] = n;
         b->count++;

@@ -121,8 +121,7 @@ static int note_walk(size_t *text_len, const uint8_t *msg, size_t len,
         sig_line s = {.name = line, .name_len = sp};
         size_t b64len = sp < ll ? ll - sp - 1 : 0;
         if (!tlog_valid_key_name(line, sp) || b64len == 0 ||
-            tlog_b64_decode(dec, slen, &s.sig_len, line + sp + 1, b64len) != 0 ||
-            s.sig_len < 5) {
+            tlog_b64_decode(dec, slen, &s.sig_len, line + sp + 1, b64len) != 0 || s.sig_len < 5) {
             rc = warden_err_set(err, WARDEN_EPARSE,
                                 "note: signature %zu: bad key name or base64 signature", lineno);
             goto out;
@@ -155,8 +154,8 @@ static int note_walk(size_t *text_len, const uint8_t *msg, size_t len,
         EVP_PKEY_free(pk);
         if (!ok) {
             rc = warden_err_set(err, WARDEN_EVERIFY,
-                                "note: signature %zu by %s+%08x does not verify", lineno,
-                                v->name, v->hash);
+                                "note: signature %zu by %s+%08x does not verify", lineno, v->name,
+                                v->hash);
             goto out;
         }
         verified++;
@@ -177,8 +176,7 @@ int warden_tlog_note_parse(size_t *text_len, const uint8_t *msg, size_t len, war
 }
 
 int warden_tlog_note_open(size_t *text_len, const uint8_t *msg, size_t len,
-                          const warden_tlog_verifier *const *known, size_t nknown,
-                          warden_err *err)
+                          const warden_tlog_verifier *const *known, size_t nknown, warden_err *err)
 {
     static const warden_tlog_verifier *const none[1] = {NULL};
     return note_walk(text_len, msg, len, known != NULL ? known : none, known ? nknown : 0, err);

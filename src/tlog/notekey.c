@@ -118,8 +118,8 @@ int warden_tlog_verifier_new(warden_tlog_verifier **out, const char *vkey, size_
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
     while (len > 0 && (p[0] == ' ' || p[0] == '\t' || p[0] == '\n' || p[0] == '\r'))
         p++, len--;
-    while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\n' ||
-                       p[len - 1] == '\r'))
+    while (len > 0 &&
+           (p[len - 1] == ' ' || p[len - 1] == '\t' || p[len - 1] == '\n' || p[len - 1] == '\r'))
         len--;
     if ((rc = parse_key_parts(&v->name, &v->hash, v->pub, p, len, err, "verifier key")) != 0)
         goto out;
@@ -142,8 +142,7 @@ void warden_tlog_verifier_free(warden_tlog_verifier *v)
     free(v);
 }
 
-int warden_tlog_signer_new(warden_tlog_signer **out, const char *skey, size_t len,
-                           warden_err *err)
+int warden_tlog_signer_new(warden_tlog_signer **out, const char *skey, size_t len, warden_err *err)
 {
     int rc = 0;
     uint8_t *seed = warden_secret_alloc(32);
@@ -267,13 +266,12 @@ int warden_tlog_key_generate(const char *path, const char *name, const char *log
     }
     if (!tlog_valid_key_name((const uint8_t *)name, strlen(name)) ||
         strlen(name) > WARDEN_TLOG_ORIGIN_MAX) {
-        rc = warden_err_set(err, WARDEN_EINVAL,
-                            "key name '%s' is invalid (empty, spaces or '+')", name);
+        rc = warden_err_set(err, WARDEN_EINVAL, "key name '%s' is invalid (empty, spaces or '+')",
+                            name);
         goto out;
     }
     if (lstat(path, &st) == 0) {
-        rc = warden_err_set(err, WARDEN_EEXIST, "%s: already exists; not overwriting a key",
-                            path);
+        rc = warden_err_set(err, WARDEN_EEXIST, "%s: already exists; not overwriting a key", path);
         goto out;
     }
     if ((rc = inside_dir(path, log_dir, &inside, err)) != 0)
@@ -281,7 +279,8 @@ int warden_tlog_key_generate(const char *path, const char *name, const char *log
     if (inside) {
         rc = warden_err_set(err, WARDEN_EINVAL,
                             "%s: refusing to keep the private key inside the log directory %s, "
-                            "which is served publicly", path, log_dir);
+                            "which is served publicly",
+                            path, log_dir);
         goto out;
     }
     EVP_PKEY_CTX *kctx = EVP_PKEY_CTX_new_id(EVP_PKEY_ED25519, NULL);
@@ -317,8 +316,7 @@ uint32_t tlog_signer_hash(const warden_tlog_signer *s)
     return s->hash;
 }
 
-int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg,
-                     size_t len)
+int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg, size_t len)
 {
     size_t siglen = 64;
     int rc = -1;

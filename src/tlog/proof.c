@@ -35,8 +35,8 @@ static int range_hash(warden_tlog_hash *out, const warden_tlog_hash_reader *r, u
     return rc;
 }
 
-int warden_tlog_reader_root(warden_tlog_hash *root, const warden_tlog_hash_reader *r,
-                            uint64_t size, warden_err *err)
+int warden_tlog_reader_root(warden_tlog_hash *root, const warden_tlog_hash_reader *r, uint64_t size,
+                            warden_err *err)
 {
     if (size == 0) {
         warden_tlog_tree_hash(root, NULL, 0);
@@ -67,8 +67,8 @@ static int path(warden_tlog_hash *proof, size_t *n, uint64_t m, uint64_t lo, uin
     return rc;
 }
 
-int warden_tlog_prove_inclusion(warden_tlog_hash *proof, size_t *n, uint64_t index,
-                                uint64_t size, const warden_tlog_hash_reader *r, warden_err *err)
+int warden_tlog_prove_inclusion(warden_tlog_hash *proof, size_t *n, uint64_t index, uint64_t size,
+                                const warden_tlog_hash_reader *r, warden_err *err)
 {
     *n = 0;
     if (index >= size)
@@ -78,8 +78,8 @@ int warden_tlog_prove_inclusion(warden_tlog_hash *proof, size_t *n, uint64_t ind
 }
 
 /* SUBPROOF(m, D[lo:hi], b) of RFC 9162 2.1.4.1; m counts from lo. */
-static int subproof(warden_tlog_hash *proof, size_t *n, uint64_t m, uint64_t lo, uint64_t hi,
-                    int b, const warden_tlog_hash_reader *r, warden_err *err)
+static int subproof(warden_tlog_hash *proof, size_t *n, uint64_t m, uint64_t lo, uint64_t hi, int b,
+                    const warden_tlog_hash_reader *r, warden_err *err)
 {
     int rc;
     if (m == hi - lo) {
@@ -156,8 +156,8 @@ int warden_tlog_verify_inclusion(const warden_tlog_hash *leaf, uint64_t index, u
 
 int warden_tlog_verify_consistency(uint64_t old_size, uint64_t new_size,
                                    const warden_tlog_hash *old_root,
-                                   const warden_tlog_hash *new_root,
-                                   const warden_tlog_hash *proof, size_t n, warden_err *err)
+                                   const warden_tlog_hash *new_root, const warden_tlog_hash *proof,
+                                   size_t n, warden_err *err)
 {
     if (old_size > new_size)
         return warden_err_set(err, WARDEN_EINVAL, "old size %llu is above new size %llu",

@@ -187,8 +187,7 @@ int tlog_source_get_tile(warden_buf *out, warden_tlog_source *s, int level, uint
             const uint8_t *e;
             if (warden_cursor_be16(&c, &n) != 0 || warden_cursor_bytes(&c, &e, n) != 0) {
                 out->len = start;
-                return warden_err_set(err, WARDEN_ECORRUPT, "%s: entry %u is truncated", path,
-                                      i);
+                return warden_err_set(err, WARDEN_ECORRUPT, "%s: entry %u is truncated", path, i);
             }
         }
         keep = c.off;
@@ -226,7 +225,8 @@ static int read_tile(const warden_tlog_hash **hashes, unsigned *width, warden_tl
 {
     unsigned shift = (unsigned)(level + 1) * WARDEN_TLOG_TILE_HEIGHT;
     uint64_t full_tiles = shift >= 64 ? 0 : s->size >> shift;
-    unsigned w = index < full_tiles ? WARDEN_TLOG_TILE_WIDTH : warden_tlog_partial_width(level, s->size);
+    unsigned w =
+        index < full_tiles ? WARDEN_TLOG_TILE_WIDTH : warden_tlog_partial_width(level, s->size);
     if (index > full_tiles || w == 0)
         return warden_err_set(err, WARDEN_EINVAL, "tile %d/%llu is beyond tree size %llu", level,
                               (unsigned long long)index, (unsigned long long)s->size);
@@ -291,8 +291,8 @@ void warden_tlog_source_reader(warden_tlog_hash_reader *r, warden_tlog_source *s
     r->ctx = s;
 }
 
-int warden_tlog_source_entry(warden_buf *out, warden_tlog_source *s, uint64_t size,
-                             uint64_t index, warden_err *err)
+int warden_tlog_source_entry(warden_buf *out, warden_tlog_source *s, uint64_t size, uint64_t index,
+                             warden_err *err)
 {
     char path[WARDEN_TLOG_PATH_MAX];
     warden_buf b;

@@ -4,7 +4,6 @@
 #define _GNU_SOURCE
 #include "tlog/tlog_internal.h"
 
-#include <aio.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,10 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-void tlog_ws_init(tlog_writeset *ws, int dirfd)
+void tlog_ws_init(tlog_writeset *ws, int dirfd, tlog_syncpool *pool)
 {
     memset(ws, 0, sizeof *ws);
     ws->dirfd = dirfd;
+    ws->pool = pool;
 }
 
 void tlog_ws_fini(tlog_writeset *ws)
@@ -33,8 +33,10 @@ void tlog_ws_fini(tlog_writeset *ws)
     free(ws->f);
     free(ws->dirs);
     int fd = ws->dirfd;
+    tlog_syncpool *pool = ws->pool;
     memset(ws, 0, sizeof *ws);
     ws->dirfd = fd;
+    ws->pool = pool;
 }
 
 static int note_dir(tlog_writeset *ws, const char *dir, size_t len, warden_err *err)
@@ -95,8 +97,7 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len,
-                warden_err *err)
+int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len, warden_err *err)
 {
     char tmp[WARDEN_TLOG_PATH_MAX + 8];
     int rc;
@@ -123,45 +124,9 @@ int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t le
         return warden_err_set(err, WARDEN_EIO, "%s: write: %s", tmp, strerror(errno));
     /* Start writeback now, so that the fdatasyncs in tlog_ws_sync find the data on its way
      * and the journal commits the whole batch's allocations together. */
-    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ENOSYS &&
-        errno != EINVAL)
+    if (sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE) != 0 && errno != ENOSYS && errno != EINVAL)
         return warden_err_set(err, WARDEN_EIO, "%s: writeback: %s", tmp, strerror(errno));
     return 0;
-}
-
-/* fsyncs (data_only: fdatasyncs) every fd at once through POSIX AIO, so that the file
- * system can commit them in one journal transaction and one device flush instead of one per
- * file. Falls back to one call after another if AIO is unavailable. Returns the index of the
- * first fd that failed (errno set), or -1 when all succeeded. */
-static long sync_fds(const int *fds, size_t n, int data_only)
-{
-    enum { MAX_AIO = 64 };
-    struct aiocb cb[MAX_AIO];
-    size_t queued = 0;
-    if (n > 1 && n <= MAX_AIO) {
-        memset(cb, 0, sizeof cb[0] * n);
-        for (; queued < n; queued++) {
-            cb[queued].aio_fildes = fds[queued];
-            if (aio_fsync(data_only ? O_DSYNC : O_SYNC, &cb[queued]) != 0)
-                break;
-        }
-    }
-    long failed = -1;
-    for (size_t i = 0; i < queued; i++) {
-        const struct aiocb *list[1] = {&cb[i]};
-        int e;
-        while ((e = aio_error(&cb[i])) == EINPROGRESS)
-            aio_suspend(list, 1, NULL);
-        if (aio_return(&cb[i]) != 0 && failed < 0) {
-            failed = (long)i;
-            errno = e;
-        }
-    }
-    /* Anything AIO did not take (or a single fd): one after another. */
-    for (size_t i = queued; i < n && failed < 0; i++)
-        if ((data_only ? fdatasync(fds[i]) : fsync(fds[i])) != 0)
-            failed = (long)i;
-    return failed;
 }
 
 int tlog_ws_sync(tlog_writeset *ws, tlog_writeset *also, warden_err *err)
@@ -177,14 +142,14 @@ int tlog_ws_sync(tlog_writeset *ws, tlog_writeset *also, warden_err *err)
             who[k++] = &sets[s]->f[i];
             if (k < 64)
                 continue;
-            long bad = sync_fds(fds, k, 1);
+            long bad = tlog_sync_fds(ws->pool, fds, k, 1);
             if (bad >= 0)
-                return warden_err_set(err, WARDEN_EIO, "%s.tmp: fdatasync: %s",
-                                      who[bad]->path, strerror(errno));
+                return warden_err_set(err, WARDEN_EIO, "%s.tmp: fdatasync: %s", who[bad]->path,
+                                      strerror(errno));
             k = 0;
         }
     }
-    long bad = k > 0 ? sync_fds(fds, k, 1) : -1;
+    long bad = k > 0 ? tlog_sync_fds(ws->pool, fds, k, 1) : -1;
     if (bad >= 0)
         return warden_err_set(err, WARDEN_EIO, "%s.tmp: fdatasync: %s", who[bad]->path,
                               strerror(errno));
@@ -215,7 +180,7 @@ int tlog_ws_publish(tlog_writeset *ws, warden_err *err)
         if (rc != 0)
             return rc;
     }
-    /* All changed directories at once (see sync_fds). */
+    /* All changed directories at once (see syncpool.c). */
     for (size_t start = 0; start < ws->ndirs; start += 64) {
         int fds[64];
         size_t k = ws->ndirs - start < 64 ? ws->ndirs - start : 64, opened = 0;
@@ -224,13 +189,13 @@ int tlog_ws_publish(tlog_writeset *ws, warden_err *err)
             const char *dir = ws->dirs[start + opened];
             fds[opened] = openat(ws->dirfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
             if (fds[opened] < 0) {
-                rc = warden_err_set(err, WARDEN_EIO, "%s: open directory: %s", dir,
-                                    strerror(errno));
+                rc =
+                    warden_err_set(err, WARDEN_EIO, "%s: open directory: %s", dir, strerror(errno));
                 break;
             }
         }
         if (rc == 0) {
-            long bad = sync_fds(fds, k, 0);
+            long bad = tlog_sync_fds(ws->pool, fds, k, 0);
             if (bad >= 0)
                 rc = warden_err_set(err, WARDEN_EIO, "%s: fsync directory: %s",
                                     ws->dirs[start + (size_t)bad], strerror(errno));
@@ -258,8 +223,7 @@ int tlog_prune_partials(int dirfd, const char *dirpath, unsigned keep, warden_er
     if (fd < 0) {
         if (errno == ENOENT)
             return 0;
-        return warden_err_set(err, WARDEN_EIO, "%s: open directory: %s", dirpath,
-                              strerror(errno));
+        return warden_err_set(err, WARDEN_EIO, "%s: open directory: %s", dirpath, strerror(errno));
     }
     DIR *d = fdopendir(fd);
     if (d == NULL) {
@@ -287,7 +251,6 @@ int tlog_prune_partials(int dirfd, const char *dirpath, unsigned keep, warden_er
     }
     closedir(d);
     if (rc == 0 && left == 0 && unlinkat(dirfd, dirpath, AT_REMOVEDIR) != 0 && errno != ENOENT)
-        rc = warden_err_set(err, WARDEN_EIO, "%s: remove directory: %s", dirpath,
-                            strerror(errno));
+        rc = warden_err_set(err, WARDEN_EIO, "%s: remove directory: %s", dirpath, strerror(errno));
     return rc;
 }

@@ -62,8 +62,8 @@ int tlog_b64_decode(uint8_t *out, size_t cap, size_t *n, const uint8_t *s, size_
             if (pad > 0 || (v[j] = b64_val(c)) < 0)
                 return -1;
         }
-        uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
-                     (uint32_t)v[3];
+        uint32_t w =
+            (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 | (uint32_t)v[3];
         size_t bytes = 3 - (size_t)pad;
         /* Canonical only: the bits the padding hides must be zero. */
         if ((pad == 1 && (w & 0xff) != 0) || (pad == 2 && (w & 0xffff) != 0))
@@ -116,9 +116,20 @@ size_t tlog_utf8_decode(uint32_t *cp, const uint8_t *p, size_t len)
 static bool is_unicode_space(uint32_t c)
 {
     switch (c) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-    case 0x85: case 0xa0: case 0x1680: case 0x2028: case 0x2029: case 0x202f:
-    case 0x205f: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xa0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202f:
+    case 0x205f:
+    case 0x3000:
         return true;
     default:
         return c >= 0x2000 && c <= 0x200a;

@@ -55,20 +55,29 @@ typedef struct tlog_wfile {
     int fd;
 } tlog_wfile;
 
+/* ---- parallel fsync (syncpool.c) ---- */
+typedef struct tlog_syncpool tlog_syncpool;
+/* Starts the helper threads; NULL when out of memory (callers then sync one by one). */
+tlog_syncpool *tlog_syncpool_new(void);
+void tlog_syncpool_free(tlog_syncpool *p);
+/* fsyncs (data_only: fdatasyncs) fds[0..n) in parallel; p may be NULL. Returns the index of
+ * the first fd that failed (errno set), or -1 when all succeeded. */
+long tlog_sync_fds(tlog_syncpool *p, const int *fds, size_t n, int data_only);
+
 typedef struct tlog_writeset {
-    int dirfd; /* the log directory; borrowed */
+    int dirfd;           /* the log directory; borrowed */
+    tlog_syncpool *pool; /* borrowed; may be NULL */
     tlog_wfile *f;
     size_t n, cap;
     char (*dirs)[WARDEN_TLOG_PATH_MAX]; /* directories whose entries changed */
     size_t ndirs, dcap;
 } tlog_writeset;
 
-void tlog_ws_init(tlog_writeset *ws, int dirfd);
+void tlog_ws_init(tlog_writeset *ws, int dirfd, tlog_syncpool *pool);
 /* Closes any open temp files (unlinking them) and frees; the set can be reused after init. */
 void tlog_ws_fini(tlog_writeset *ws);
 /* Writes data to path.tmp (creating parent directories) and starts its writeback. */
-int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len,
-                warden_err *err);
+int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len, warden_err *err);
 /* fdatasyncs and closes every temp file of ws and of also (may be NULL), all at once. */
 int tlog_ws_sync(tlog_writeset *ws, tlog_writeset *also, warden_err *err);
 /* Renames every temp file over its final name, then fsyncs every changed directory. */
@@ -87,8 +96,7 @@ int tlog_source_get_tile(warden_buf *out, warden_tlog_source *s, int level, uint
                          unsigned w, char path[WARDEN_TLOG_PATH_MAX], warden_err *err);
 
 /* Ed25519 signature of msg with s; key hash of s. 0 or -1 (OpenSSL failure). */
-int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg,
-                     size_t len);
+int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg, size_t len);
 uint32_t tlog_signer_hash(const warden_tlog_signer *s);
 
 #endif

@@ -36,16 +36,16 @@ static int check_tile(verify_ctx *v, int level, uint64_t index, unsigned w,
         return rc;
     }
     if (v->buf.len != size)
-        return warden_err_set(err, WARDEN_ECORRUPT, "%s: %zu bytes, expected %zu", path,
-                              v->buf.len, size);
+        return warden_err_set(err, WARDEN_ECORRUPT, "%s: %zu bytes, expected %zu", path, v->buf.len,
+                              size);
     for (unsigned i = 0; i < w; i++) {
         if (CRYPTO_memcmp(v->buf.p + (size_t)i * WARDEN_TLOG_HASH_SIZE, want[i].b,
                           WARDEN_TLOG_HASH_SIZE) != 0) {
             uint64_t span = tlog_shl(1, 8 * (unsigned)level);
             uint64_t lo = first_entry + i * span;
             if (level == 0) {
-                if (warden_tlog_tile_path(from, sizeof from, WARDEN_TLOG_ENTRIES_LEVEL, index,
-                                          w) != 0)
+                if (warden_tlog_tile_path(from, sizeof from, WARDEN_TLOG_ENTRIES_LEVEL, index, w) !=
+                    0)
                     from[0] = '\0';
                 return warden_err_set(err, WARDEN_EVERIFY,
                                       "entry %llu: its hash in %s (hash %u) does not match its "
@@ -57,8 +57,8 @@ static int check_tile(verify_ctx *v, int level, uint64_t index, unsigned w,
             return warden_err_set(err, WARDEN_EVERIFY,
                                   "entries %llu..%llu: %s (hash %u) does not match the hash of "
                                   "the full tile %s",
-                                  (unsigned long long)lo, (unsigned long long)(lo + span - 1),
-                                  path, i, from);
+                                  (unsigned long long)lo, (unsigned long long)(lo + span - 1), path,
+                                  i, from);
         }
     }
     return 0;
@@ -100,7 +100,7 @@ int warden_tlog_verify(warden_tlog_checkpoint *cp, warden_tlog_source *s,
     for (uint64_t start = 0; start < c.size; start += WARDEN_TLOG_TILE_WIDTH) {
         uint64_t n = start / WARDEN_TLOG_TILE_WIDTH;
         unsigned w = c.size - start >= WARDEN_TLOG_TILE_WIDTH ? WARDEN_TLOG_TILE_WIDTH
-                                                            : (unsigned)(c.size - start);
+                                                              : (unsigned)(c.size - start);
         char path[WARDEN_TLOG_PATH_MAX];
         warden_tlog_hash leaves[WARDEN_TLOG_TILE_WIDTH];
         v->buf.len = 0;

@@ -216,17 +216,18 @@ static void tlog_appender_proofs_and_reopen(void **state)
         warden_tlog_source_reader(&r, src, cp.size);
         for (uint64_t i = 0; i < cp.size; i += cp.size / 7 + 1) {
             if (warden_tlog_prove_inclusion(proof, &n, i, cp.size, &r, &e) != 0)
-                fail_msg("prove %llu/%llu: %s", (unsigned long long)i,
-                         (unsigned long long)cp.size, e.msg);
-            assert_int_equal(warden_tlog_verify_inclusion(&leaves[i], i, cp.size, &roots[k],
-                                                          proof, n, &e), 0);
+                fail_msg("prove %llu/%llu: %s", (unsigned long long)i, (unsigned long long)cp.size,
+                         e.msg);
+            assert_int_equal(
+                warden_tlog_verify_inclusion(&leaves[i], i, cp.size, &roots[k], proof, n, &e), 0);
         }
         for (size_t j = 0; j <= k; j++) {
             if (warden_tlog_prove_consistency(proof, &n, sizes[j], cp.size, &r, &e) != 0)
                 fail_msg("consistency %llu->%llu: %s", (unsigned long long)sizes[j],
                          (unsigned long long)cp.size, e.msg);
-            assert_int_equal(warden_tlog_verify_consistency(sizes[j], cp.size, &roots[j],
-                                                            &roots[k], proof, n, &e), 0);
+            assert_int_equal(warden_tlog_verify_consistency(sizes[j], cp.size, &roots[j], &roots[k],
+                                                            proof, n, &e),
+                             0);
         }
         warden_tlog_source_free(src);
     }
@@ -274,10 +275,12 @@ static void tlog_appender_repairs_interrupted_batch(void **state)
     assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
     append_tags(a, 0, 300); /* bundle 000 full, 001.p/44 */
     warden_tlog_appender_free(a);
-    const char *stale[] = {"tile/entries/001", "tile/0/001", "tile/0/002", "tile/0/001.p/45",
-                           "tile/0/001.p/100", "tile/entries/001.p/60", "tile/0/003.p/1",
-                           "tile/entries/001.p/50.tmp", "checkpoint.tmp", "tile/1/000.p/3",
-                           "tile/1/001", "tile/0/x001/000"};
+    const char *stale[] = {"tile/entries/001", "tile/0/001",
+                           "tile/0/002",       "tile/0/001.p/45",
+                           "tile/0/001.p/100", "tile/entries/001.p/60",
+                           "tile/0/003.p/1",   "tile/entries/001.p/50.tmp",
+                           "checkpoint.tmp",   "tile/1/000.p/3",
+                           "tile/1/001",       "tile/0/x001/000"};
     for (size_t i = 0; i < sizeof stale / sizeof stale[0]; i++)
         write_file(x->dir, stale[i], "garbage");
     assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
@@ -421,8 +424,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tlog_appender_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_proofs_and_reopen, setup, teardown),
-        cmocka_unit_test_setup_teardown(tlog_appender_repairs_interrupted_batch, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(tlog_appender_repairs_interrupted_batch, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_refuses_corruption, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_fails_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_old_checkpoint_still_verifies, setup,

@@ -10,8 +10,8 @@ static void tlog_bundle_roundtrip(void **state)
     warden_buf_init(&b);
     const char *entries[] = {"", "a", "hello world"};
     for (int i = 0; i < 3; i++)
-        assert_int_equal(warden_tlog_bundle_add(&b, (const uint8_t *)entries[i],
-                                                strlen(entries[i]), &e), 0);
+        assert_int_equal(
+            warden_tlog_bundle_add(&b, (const uint8_t *)entries[i], strlen(entries[i]), &e), 0);
     assert_int_equal(b.len, 6 + 0 + 1 + 11);
     assert_int_equal(b.p[0], 0);
     assert_int_equal(b.p[1], 0);

@@ -122,17 +122,31 @@ static void tlog_note_malformed(void **state)
     fixture *f = *state;
     static const char *const bad[] = {
         "",
-        "no blank line\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
+        "no blank line\n— PeterNeumann "
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
         "text\n\n",
-        "text\n\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=",
-        "text\n\n- PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
-        "text\n\n— Bad Name x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
+        "text\n\n— PeterNeumann "
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=",
+        "text\n\n- PeterNeumann "
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
+        "text\n\n— Bad Name "
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
         "text\n\n— PeterNeumann x08go\n",
         "text\n\n— PeterNeumann \n",
         "text\n\n— PeterNeumann AAAA\n",
-        "te\rxt\n\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
-        "te\xffxt\n\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
-        "text\n\n— Peter+Neumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
+        "te\rxt\n\n— PeterNeumann "
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
+        "te\xffxt\n\n— PeterNeumann "
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
+        "text\n\n— Peter+Neumann "
+        "x08go/ZJkuBS9UG/"
+        "SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         size_t tlen;
@@ -155,11 +169,11 @@ static void tlog_note_too_many_signatures(void **state)
     size_t sig_off = f->text.len + 1;
     assert_int_equal(warden_buf_append(&m, f->signed_note.p, f->signed_note.len), 0);
     for (int i = 1; i < 100; i++)
-        assert_int_equal(warden_buf_append(&m, f->signed_note.p + sig_off,
-                                           f->signed_note.len - sig_off), 0);
+        assert_int_equal(
+            warden_buf_append(&m, f->signed_note.p + sig_off, f->signed_note.len - sig_off), 0);
     assert_int_equal(open_note(f, m.p, m.len, &tlen), 0); /* 100: accepted */
-    assert_int_equal(warden_buf_append(&m, f->signed_note.p + sig_off,
-                                       f->signed_note.len - sig_off), 0);
+    assert_int_equal(
+        warden_buf_append(&m, f->signed_note.p + sig_off, f->signed_note.len - sig_off), 0);
     assert_int_equal(open_note(f, m.p, m.len, &tlen), WARDEN_ELIMIT);
     warden_buf_fini(&m);
 }
@@ -184,7 +198,8 @@ static void tlog_note_bad_keys(void **state)
     }
     warden_tlog_signer *s = NULL;
     warden_err e;
-    const char *wrong = "PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
+    const char *wrong =
+        "PRIVATE+KEY+PeterNeumann+c74f20a4+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz";
     assert_int_equal(warden_tlog_signer_new(&s, wrong, strlen(wrong), &e), WARDEN_EPARSE);
     const char *pub = "PeterNeumann+c74f20a3+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW";
     assert_int_equal(warden_tlog_signer_new(&s, pub, strlen(pub), &e), WARDEN_EPARSE);

@@ -80,8 +80,8 @@ static void check_line(mem_tree *t, vec_line *v)
         assert_int_equal(n, v->n);
         for (size_t i = 0; i < n; i++)
             assert_memory_equal(got[i].b, v->proof[i].b, 32);
-        if (warden_tlog_verify_inclusion(&t->leaf[v->a], v->a, v->b, &t->root[v->b], v->proof,
-                                         v->n, &e) != 0)
+        if (warden_tlog_verify_inclusion(&t->leaf[v->a], v->a, v->b, &t->root[v->b], v->proof, v->n,
+                                         &e) != 0)
             fail_msg("inclusion %lu %lu: %s", v->a, v->b, e.msg);
         /* Any flipped bit, a dropped or an extra hash must fail. */
         for (size_t i = 0; i < v->n; i++) {
@@ -117,8 +117,9 @@ static void check_line(mem_tree *t, vec_line *v)
         assert_int_equal(n, v->n);
         for (size_t i = 0; i < n; i++)
             assert_memory_equal(got[i].b, v->proof[i].b, 32);
-        assert_int_equal(warden_tlog_verify_consistency(v->a, v->b, &t->root[v->a],
-                                                        &t->root[v->b], v->proof, v->n, &e), 0);
+        assert_int_equal(warden_tlog_verify_consistency(v->a, v->b, &t->root[v->a], &t->root[v->b],
+                                                        v->proof, v->n, &e),
+                         0);
         for (size_t i = 0; i < v->n; i++) {
             v->proof[i].b[0] ^= 1;
             assert_int_equal(warden_tlog_verify_consistency(v->a, v->b, &t->root[v->a],
@@ -135,8 +136,7 @@ static void check_line(mem_tree *t, vec_line *v)
                                                             &t->root[v->a], v->proof, v->n, &e),
                              WARDEN_EVERIFY);
             assert_int_equal(warden_tlog_verify_consistency(v->a, v->b, &t->root[v->a],
-                                                            &t->root[v->b], v->proof, v->n - 1,
-                                                            &e),
+                                                            &t->root[v->b], v->proof, v->n - 1, &e),
                              WARDEN_EVERIFY);
         }
     }

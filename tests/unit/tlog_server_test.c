@@ -50,6 +50,16 @@ static int setup(void **state)
     f = fopen(p, "w");
     fputs("x", f);
     fclose(f);
+    /* What an interrupted batch leaves past the checkpoint (size 600): never served. */
+    static const char *const beyond[] = {"tile/0/002", "tile/0/002.p/89", "tile/entries/003",
+                                         "tile/1/000.p/3", "tile/0/002.p/50"};
+    for (size_t i = 0; i < sizeof beyond / sizeof beyond[0]; i++) {
+        snprintf(p, sizeof p, "%s/%s", x->dir, beyond[i]);
+        f = fopen(p, "w");
+        assert_non_null(f);
+        fputs("unpublished", f);
+        fclose(f);
+    }
     for (int i = 0; i < 50 && x->srv == NULL; i++) {
         char listen[64];
         int port = 20000 + (int)((getpid() * 7 + i * 131) % 30000);
@@ -142,6 +152,9 @@ static void tlog_server_layout(void **state)
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body, 88 * 32);
     assert_string_equal(r.cache, "public, max-age=60");
+    /* An older checkpoint's partial tile is still part of the published layout. */
+    r = fetch(x, "GET", "/tile/0/002.p/50");
+    assert_int_equal(r.status, 200);
     r = fetch(x, "HEAD", "/tile/1/000.p/2");
     assert_int_equal(r.status, 200);
     assert_int_equal(r.body, 0);
@@ -151,9 +164,21 @@ static void tlog_server_rejects(void **state)
 {
     env *x = *state;
     static const char *const notfound[] = {
-        "/", "/.secret", "/tile/0/000.tmp", "/tile/../checkpoint", "/tile/0/../../.secret",
-        "/../etc/passwd", "/tile/0/1", "/tile/0/x000/001", "/tile/0/003", "/tile/0/",
-        "/tile/0/002.p/87", "/checkpoint/", "/tile/8/0/000", "/tile", "//checkpoint",
+        "/",
+        "/.secret",
+        "/tile/0/000.tmp",
+        "/tile/../checkpoint",
+        "/tile/0/../../.secret",
+        "/../etc/passwd",
+        "/tile/0/1",
+        "/tile/0/x000/001",
+        "/tile/0/003",
+        "/tile/0/",
+        "/tile/0/002.p/87",
+        "/checkpoint/",
+        "/tile/8/0/000",
+        "/tile",
+        "//checkpoint",
     };
     for (size_t i = 0; i < sizeof notfound / sizeof notfound[0]; i++) {
         reply r = fetch(x, "GET", notfound[i]);
