@@ -254,6 +254,10 @@ stop_serve() {
 fresh
 printf 'TOPSECRET\n' >"$T/secret.txt"
 printf 'not part of the layout\n' >"$D/notes.txt"
+# Files of a bigger tree (an interrupted batch's leftovers) are not published.
+head -c 8192 /dev/zero >"$D/tile/0/003"
+head -c $((95 * 32)) /dev/zero >"$D/tile/0/002.p/95"
+printf '\000\001x' >"$D/tile/entries/002.p/95"
 serve "$D"
 expect_ok "verify --url intact" "$W" log verify --url "$URL" --vkey "$T/vkey"
 grep -qx "ok $N entries" "$T/out" || die "verify --url: $(cat "$T/out")"
@@ -283,7 +287,7 @@ for p in /tile/0/002.p/88 /tile/entries/002.p/88 /tile/1/000.p/2; do
     cmp -s "$T/body" "$D$p" || die "GET $p body differs from the file"
     pass
 done
-for p in /notes.txt /tile/0/003 /tile/0/abc /tile/9/000 /tile/entries/000/x /nonexistent / /tile/ \
+for p in /notes.txt /tile/0/003 /tile/0/002.p/95 /tile/entries/002.p/95 /tile/0/abc /tile/9/000 /tile/entries/000/x /nonexistent / /tile/ \
     /tile/0/ /checkpoint/x; do
     s="$(status "$p")"
     [ "$s" = 404 ] || die "GET $p: status $s, want 404"
