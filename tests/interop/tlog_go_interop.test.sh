@@ -126,6 +126,43 @@ for old in "${SIZES[@]}"; do
         -old "$T/cp.$old" -proof "$T/cons.json"
 done
 
+# Damaged proofs must fail in both warden and Go.
+expect_ok "prove for damaged-proof checks" "$W" log prove --dir "$LOG" --index 12345
+cp "$T/out" "$T/proof.json"
+entry_file 12345 "$T/entry"
+python3 - "$T/proof.json" "$T/badproof.json" "$T/badsize.json" <<'EOF'
+import sys, json, base64
+p = json.load(open(sys.argv[1]))
+h = bytearray(base64.b64decode(p["proof"][2])); h[0] ^= 1
+bad = dict(p, proof=p["proof"][:2] + [base64.b64encode(bytes(h)).decode()] + p["proof"][3:])
+json.dump(bad, open(sys.argv[2], "w"))
+json.dump(dict(p, proof=p["proof"][:-1]), open(sys.argv[3], "w"))
+EOF
+for bad in badproof badsize; do
+    expect_fail "warden check-proof, $bad" "proof|root|verify" "$W" log check-proof --proof "$T/$bad.json" \
+        --checkpoint "$LOG/checkpoint" --vkey "$T/vkey" --entry "$T/entry"
+    expect_fail "go inclusion, $bad" "CheckRecord|differs" "$TC" inclusion -dir "$LOG" -vkey "$T/vkey" -proof "$T/$bad.json"
+done
+expect_ok "consistency for damaged-proof checks" "$W" log consistency --dir "$LOG" --old "$T/cp.257"
+python3 - "$T/out" "$T/badcons.json" <<'EOF'
+import sys, json, base64
+p = json.load(open(sys.argv[1]))
+h = bytearray(base64.b64decode(p["proof"][0])); h[5] ^= 1
+p["proof"][0] = base64.b64encode(bytes(h)).decode()
+json.dump(p, open(sys.argv[2], "w"))
+EOF
+expect_fail "warden check-proof, damaged consistency proof" "proof|root|verify|consisten" "$W" log check-proof \
+    --proof "$T/badcons.json" --checkpoint "$LOG/checkpoint" --vkey "$T/vkey" --old "$T/cp.257"
+expect_fail "go consistency, damaged proof" "CheckTree|differs" "$TC" consistency -dir "$LOG" -vkey "$T/vkey" \
+    -old "$T/cp.257" -proof "$T/badcons.json"
+# An old checkpoint from another log (same key, different entries) is not consistent.
+OTHER="$T/otherlog"
+expect_ok "other log" "$W" log init --dir "$OTHER" --origin "$ORIGIN" --key "$KEY"
+seq 1 300 | sed 's/^/other-/' >"$T/otherentries"
+expect_ok "other log append" "$W" log append --dir "$OTHER" --key "$KEY" <"$T/otherentries"
+expect_fail "consistency from another log's checkpoint" "root|consisten|not" "$W" log consistency \
+    --dir "$LOG" --old "$OTHER/checkpoint"
+
 # An entry over 65,535 bytes is refused and nothing is appended.
 python3 -c 'import sys; sys.stdout.write("L"*65536 + "\n")' >"$T/huge"
 expect_fail "append of a 65536-byte entry" "65536.*65535" "$W" log append --dir "$LOG" --key "$KEY" <"$T/huge"
