@@ -58,7 +58,12 @@ for it in $(seq 1 "$ITERS"); do
     else
         us=$(((RANDOM * 32768 + RANDOM) % 200000))
     fi
-    "$TOOL" run "$LOG" "$KEY" "$ACKS" "$THREADS" "$it" 2>"$T/tool.err" &
+    # Group-commit options vary too: batches of 1, 3 or up to 4096 entries, with no
+    # extra wait or up to 2 ms of it.
+    batch=(1 3 4096 4096)
+    wait_us=(0 0 500 2000)
+    TLOG_MAX_BATCH="${batch[RANDOM % 4]}" TLOG_MAX_WAIT_US="${wait_us[RANDOM % 4]}" \
+        "$TOOL" run "$LOG" "$KEY" "$ACKS" "$THREADS" "$it" 2>"$T/tool.err" &
     pid=$!
     sleep "$(printf '0.%06d' "$us")"
     if kill -KILL "$pid" 2>/dev/null; then

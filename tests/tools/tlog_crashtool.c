@@ -5,7 +5,8 @@
  *     "r<RUN>-t<thread>-<seq>-<padding>" until killed (or for at most 3 s). A thread
  *     writes "ack <index> <entry>\n" to ACKFILE (O_APPEND, one write(2) per line) only
  *     after warden_tlog_append returned success, so every ack line names an entry
- *     the library promised was durable.
+ *     the library promised was durable. Env TLOG_MAX_BATCH and TLOG_MAX_WAIT_US set the
+ *     appender's group-commit options.
  *
  *   tlog_crashtool gen RUN N
  *     prints the entries r<RUN>-t0-0.. r<RUN>-t0-<N-1> one per line, to prefill a log
@@ -98,6 +99,11 @@ static int open_appender(const char *dir, const char *keyfile)
 {
     warden_err err = {0};
     warden_tlog_appender_opts opts = {0};
+    /* The crash test varies the group-commit options between runs. */
+    if (getenv("TLOG_MAX_BATCH") != NULL)
+        opts.max_batch = (size_t)strtoul(getenv("TLOG_MAX_BATCH"), NULL, 10);
+    if (getenv("TLOG_MAX_WAIT_US") != NULL)
+        opts.max_wait_us = (unsigned)strtoul(getenv("TLOG_MAX_WAIT_US"), NULL, 10);
     if (g_signer == NULL && warden_tlog_signer_load(&g_signer, keyfile, &err) != 0) {
         fprintf(stderr, "tlog_crashtool: %s: %s\n", keyfile, err.msg);
         return -1;
