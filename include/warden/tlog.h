@@ -267,8 +267,10 @@ typedef struct warden_tlog_appender warden_tlog_appender;
 
 typedef struct warden_tlog_appender_opts {
     size_t max_batch;     /* most entries per batch; 0 = 4096; capped at WARDEN_TLOG_BATCH_MAX */
-    unsigned max_wait_us; /* extra wait for more entries once one is queued; 0 = none (entries
-                             that arrive while a batch is being written form the next batch) */
+    unsigned max_wait_us; /* longest wait for a batch to fill up to the size of the previous
+                             one (callers of a batch come back together); 0 = 1000. A lone
+                             caller never waits. Entries arriving during a write join the next
+                             batch. */
 } warden_tlog_appender_opts;
 
 /* Opens the log in dir for appending (one appender per directory: the directory is locked),

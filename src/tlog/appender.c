@@ -31,6 +31,7 @@ typedef struct request {
     int rc;
     sem_t done; /* posted by the sequencer: the caller sleeps alone, no shared wakeup */
     struct request *next;
+    struct request *kid[2]; /* callers this caller wakes once woken (a binary tree) */
 } request;
 
 struct warden_tlog_appender {
@@ -54,7 +55,10 @@ struct warden_tlog_appender {
     pthread_mutex_t mu;
     pthread_cond_t queued; /* requests arrived or stopping */
     request *head, *tail;
+    request **wake; /* sequencer scratch: the batch in order, to build the wake tree */
+    size_t wake_cap;
     size_t queued_entries;
+    size_t wait_target; /* while the sequencer waits for a fuller batch: entries it waits for */
     uint64_t published; /* size readers may rely on */
     int stopping;
     int failed; /* fail closed: once set, every append returns WARDEN_EIO */
@@ -389,16 +393,41 @@ static void finish_batch(warden_tlog_appender *a, request *batch, int rc)
     if (rc == 0)
         a->published = a->size;
     pthread_mutex_unlock(&a->mu);
+    /* Wake only the first caller; each woken caller wakes two more (see append_many), so the
+     * wakeups run on the callers' CPUs, log2(batch) deep, while this thread goes on to the
+     * next batch. Without scratch memory, fall back to a chain along r->next. */
+    size_t n = 0;
     for (request *r = batch; r != NULL; r = r->next)
+        n++;
+    if (n > a->wake_cap) {
+        request **w = realloc(a->wake, n * sizeof *w);
+        if (w != NULL) {
+            a->wake = w;
+            a->wake_cap = n;
+        }
+    }
+    size_t i = 0;
+    for (request *r = batch; r != NULL; r = r->next, i++) {
         r->rc = rc;
-    /* Wake only the first caller; each caller wakes the next (see append_many), so the
-     * wakeups run on the callers' CPUs while this thread goes on to the next batch. */
+        r->kid[0] = r->kid[1] = NULL;
+        if (n <= a->wake_cap)
+            a->wake[i] = r;
+        else
+            r->kid[0] = r->next;
+    }
+    if (n <= a->wake_cap) {
+        for (i = 0; i < n; i++) {
+            a->wake[i]->kid[0] = 2 * i + 1 < n ? a->wake[2 * i + 1] : NULL;
+            a->wake[i]->kid[1] = 2 * i + 2 < n ? a->wake[2 * i + 2] : NULL;
+        }
+    }
     sem_post(&batch->done);
 }
 
 static void *sequencer(void *arg)
 {
     warden_tlog_appender *a = arg;
+    size_t prev_batch = 0;
     for (;;) {
         pthread_mutex_lock(&a->mu);
         while (a->head == NULL && !a->stopping)
@@ -407,15 +436,22 @@ static void *sequencer(void *arg)
             pthread_mutex_unlock(&a->mu);
             break;
         }
-        if (a->max_wait_us > 0 && a->queued_entries < a->max_batch && !a->stopping) {
+        /* Group commit: the callers of the previous batch are coming back (woken one after
+         * another); wait, at most max_wait_us, until as many entries are queued as that batch
+         * held, so that batches stay large instead of alternating large and small. A lone
+         * caller never waits: its previous batch held one entry. */
+        size_t target = prev_batch < a->max_batch ? prev_batch : a->max_batch;
+        if (a->queued_entries < target && !a->stopping) {
             struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
+            clock_gettime(CLOCK_MONOTONIC, &until);
             until.tv_nsec += (long)a->max_wait_us * 1000;
             until.tv_sec += until.tv_nsec / 1000000000;
             until.tv_nsec %= 1000000000;
-            while (a->queued_entries < a->max_batch && !a->stopping &&
+            a->wait_target = target;
+            while (a->queued_entries < target && !a->stopping &&
                    pthread_cond_timedwait(&a->queued, &a->mu, &until) == 0)
                 ;
+            a->wait_target = 0;
         }
         /* Take whole requests up to max_batch entries (a larger single request goes alone). */
         request *batch = a->head, *last = a->head;
@@ -429,6 +465,7 @@ static void *sequencer(void *arg)
             a->tail = NULL;
         last->next = NULL;
         a->queued_entries -= taken;
+        prev_batch = taken;
         int failed = a->failed;
         pthread_mutex_unlock(&a->mu);
 
@@ -503,11 +540,15 @@ int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
     a->max_batch = opts && opts->max_batch ? opts->max_batch : 4096;
     if (a->max_batch > WARDEN_TLOG_BATCH_MAX)
         a->max_batch = WARDEN_TLOG_BATCH_MAX;
-    a->max_wait_us = opts ? opts->max_wait_us : 0;
+    a->max_wait_us = opts && opts->max_wait_us ? opts->max_wait_us : 1000;
     warden_buf_init(&a->bundle);
     warden_buf_init(&a->note);
     pthread_mutex_init(&a->mu, NULL);
-    pthread_cond_init(&a->queued, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&a->queued, &ca);
+    pthread_condattr_destroy(&ca);
     a->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (a->dirfd < 0) {
         rc = warden_err_set(err, errno == ENOENT ? WARDEN_ENOTFOUND : WARDEN_EIO, "%s: %s", dir,
@@ -579,13 +620,17 @@ int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a, const uint
         a->head = &r;
     a->tail = &r;
     a->queued_entries += n;
-    pthread_cond_signal(&a->queued);
+    /* Wake the sequencer only when it has something to do: work after idling, or the fuller
+     * batch it waits for (one wakeup per batch, not per caller). */
+    if (a->head == &r || (a->wait_target > 0 && a->queued_entries >= a->wait_target))
+        pthread_cond_signal(&a->queued);
     pthread_mutex_unlock(&a->mu);
     while (sem_wait(&r.done) != 0)
         ; /* EINTR */
-    /* Pass the wakeup on along the batch; r.next's caller is still waiting, so it exists. */
-    if (r.next != NULL)
-        sem_post(&r.next->done);
+    /* Pass the wakeup on; the kids' callers are still waiting, so their requests exist. */
+    for (int k = 0; k < 2; k++)
+        if (r.kid[k] != NULL)
+            sem_post(&r.kid[k]->done);
     sem_destroy(&r.done);
     if (r.rc != 0) {
         pthread_mutex_lock(&a->mu);
@@ -629,6 +674,7 @@ void warden_tlog_appender_free(warden_tlog_appender *a)
         close(a->dirfd); /* releases the flock */
     }
     tlog_syncpool_free(a->pool);
+    free(a->wake);
     warden_buf_fini(&a->bundle);
     warden_buf_fini(&a->note);
     pthread_cond_destroy(&a->queued);
