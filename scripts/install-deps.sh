@@ -15,6 +15,7 @@ PKGS=(
   libp11-kit-dev softhsm2 # PKCS#11 header; a real software token for the KEK tests
   golang-go golang-golang-x-mod-dev  # independent log verifier (sumdb/tlog, sumdb/note)
   curl              # real HTTP client in tests
+  python3           # small helpers in script tests (free ports)
   nginx-light       # reference HTTP server for benchmarks
   ca-certificates
 )
