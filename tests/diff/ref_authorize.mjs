@@ -141,8 +141,13 @@ export function authorizeOne(policySet, entities, req, stateful) {
     }
 }
 
-// Decides every line of a requests file (blank lines are skipped, as warden does).
-export function authorizeLines(policySet, entities, requestsText) {
+// Decides every line of a requests file (blank lines are skipped, as warden does). With
+// statefulId the policy set is parsed once (preparsePolicySet) instead of once per request.
+export function authorizeLines(policySet, entities, requestsText, statefulId) {
+    if (statefulId) {
+        const r = cedar.preparsePolicySet(statefulId, policySet);
+        if (r.type !== 'success') throw new Error(r.errors.map((e) => e.message).join('; '));
+    }
     const out = [];
     for (const line of requestsText.split('\n')) {
         if (line.trim() === '') continue;
@@ -153,7 +158,7 @@ export function authorizeLines(policySet, entities, requestsText) {
             out.push({ error: `invalid JSON request: ${e.message}` });
             continue;
         }
-        out.push(authorizeOne(policySet, entities, req));
+        out.push(authorizeOne(policySet, entities, req, statefulId));
     }
     return out;
 }
