@@ -6,6 +6,7 @@
 
 /* Filled as components land; a command is listed only once it works. */
 static const cli_command COMMANDS[] = {
+    {"authorize", "decide Cedar authorization requests", cmd_authorize, cmd_authorize_usage},
     {NULL, NULL, NULL, NULL},
 };
 
