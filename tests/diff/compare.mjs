@@ -118,10 +118,11 @@ function main() {
             }
             continue;
         }
-        if (w.status !== 0) {
-            total += ref.results.length;
-            report(dir, `warden exited ${w.status} on input the reference accepts`, w.stderr.trim());
-            continue;
+        // warden's documented status: 1 when some request line was malformed, else 0.
+        const wantStatus = ref.results.some((r) => r.error !== undefined) ? 1 : 0;
+        if (w.status !== wantStatus) {
+            report(dir, `warden exited ${w.status}, expected ${wantStatus} (the reference rejected ` +
+                `${ref.results.filter((r) => r.error !== undefined).length} request(s))`, w.stderr.trim());
         }
         const lines = w.stdout.split('\n').filter((l) => l !== '');
         const reqLines = readFileSync(join(dir, 'requests.jsonl'), 'utf8').split('\n')
@@ -152,7 +153,7 @@ function main() {
     }
     if (failedFile) writeFileSync(failedFile, [...failed].map((d) => `${d}\n`).join(''));
     console.log(`agreement: ${agree}/${total} ${bad ? 'refused inputs' : 'requests'}`);
-    process.exit(agree === total ? 0 : 1);
+    process.exit(agree === total && reported === 0 ? 0 : 1);
 }
 
 main();

@@ -237,6 +237,8 @@ function main() {
     }
     if (opts.format === 'table') printTable(results);
     else for (const r of results) console.log(JSON.stringify(r));
+    // Like warden: status 1 when some request could not be decided.
+    if (results.some((r) => r.error !== undefined)) process.exitCode = 1;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) main();
