@@ -435,9 +435,21 @@ function makeRequests(r, w, count) {
         const u = r.chance(0.05) ? r.pick(w.ghosts) : r.pick(pool);
         return r.chance(0.3) ? uidText(u) : { type: u.type, id: u.id };
     };
+    // About 1% of requests are malformed in one way, to exercise per-line rejection.
+    const spoil = [
+        (q) => { q.context.n = null; },
+        (q) => { q.context.src = { __extn: { fn: 'ip', arg: r.pick(BAD_IPS) } }; },
+        (q) => { q.context.when = { __extn: { fn: 'datetime', arg: '2024-13-45' } }; },
+        (q) => { q.principal = 'User::unquoted'; },
+        (q) => { q.resource = { type: 'Doc' }; },
+        (q) => { q.context = [1, 2]; },
+        (q) => { delete q.action; },
+    ];
     for (let i = 0; i < count; i++) {
-        lines.push(JSON.stringify({ principal: ent(w.principals), action: ent(w.actions),
-            resource: ent(w.resources), context: makeContext(r, w) }));
+        const q = { principal: ent(w.principals), action: ent(w.actions), resource: ent(w.resources),
+            context: makeContext(r, w) };
+        if (r.chance(0.01)) r.pick(spoil)(q);
+        lines.push(JSON.stringify(q));
     }
     return lines.join('\n') + '\n';
 }
