@@ -20,7 +20,7 @@ args=(--policies "$ex/policies.cedar" --entities "$ex/entities.json" --links "$e
       --requests "$ex/requests.jsonl")
 
 "$bin" authorize "${args[@]}" > "$work/warden.jsonl"
-node "$here/ref_authorize.mjs" "${args[@]}" > "$work/ref.jsonl"
+node --no-opt "$here/ref_authorize.mjs" "${args[@]}" > "$work/ref.jsonl"
 
 # Compares two JSON-lines files on decision, sorted reasons and the set of erroring policies.
 node - "$ex/expected.jsonl" "$work/ref.jsonl" "$work/warden.jsonl" "$ex/requests.jsonl" <<'JS'
