@@ -42,6 +42,16 @@ good=()
 for d in "$here"/cases/*/ "$here"/regressions/*/; do
     [ -f "$d/policies.cedar" ] && good+=("${d%/}")
 done
+# Known disagreements wait in pending/ until warden is fixed (then they move to regressions/).
+pending=()
+for d in "$here"/pending/*/; do
+    [ -f "$d/policies.cedar" ] && pending+=("${d%/}")
+done
+if [ "${CEDAR_DIFF_PENDING:-0}" = 1 ]; then
+    good+=("${pending[@]}")
+elif [ "${#pending[@]}" -gt 0 ]; then
+    echo "cedar_diff: ${#pending[@]} known disagreement case(s) in tests/diff/pending/ not run (CEDAR_DIFF_PENDING=1 runs them)"
+fi
 mapfile -t generated < "$work/dirs"
 
 # node 20's optimizing compiler has crashed now and then in its deoptimizer while running

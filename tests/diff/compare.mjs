@@ -11,7 +11,7 @@
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { loadPolicySet, checkEntities, authorizeLines } from './ref_authorize.mjs';
+import { loadPolicySet, checkEntities, authorizeLines, parseCedarJson } from './ref_authorize.mjs';
 
 const MAX_REPORTED = 40;
 
@@ -30,9 +30,9 @@ function refRun(dir) {
     let entities;
     try {
         const linksPath = join(dir, 'links.json');
-        const links = existsSync(linksPath) ? JSON.parse(readFileSync(linksPath, 'utf8')) : undefined;
+        const links = existsSync(linksPath) ? parseCedarJson(readFileSync(linksPath, 'utf8')) : undefined;
         policySet = loadPolicySet(readFileSync(join(dir, 'policies.cedar'), 'utf8'), links);
-        entities = JSON.parse(readFileSync(join(dir, 'entities.json'), 'utf8'));
+        entities = parseCedarJson(readFileSync(join(dir, 'entities.json'), 'utf8'));
         checkEntities(entities);
     } catch (e) {
         return { fileError: e.message };

@@ -70,6 +70,24 @@ export function checkEntities(entities) {
     if (r.type !== 'success') throw new Error(r.errors.map((e) => e.message).join('; '));
 }
 
+// JSON.parse loses what Cedar's own JSON reader sees: `1.0` and `1e3` become integers (Cedar
+// refuses every non-integer number token) and integers beyond 2^53 are rounded. So number
+// tokens are checked in the text first: a fraction or exponent is refused as Cedar does, and
+// an integer JavaScript cannot hold exactly is refused as untestable, never silently rounded.
+export function parseCedarJson(text) {
+    const re = /"(?:[^"\\]|\\.)*"|(-?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)/g;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+        const t = m[1];
+        if (t === undefined) continue;
+        if (/[.eE]/.test(t)) throw new Error(`found the number ${t}; Cedar takes only integers`);
+        if (!Number.isSafeInteger(Number(t))) {
+            throw new Error(`the integer ${t} is beyond 2^53-1, which this harness cannot check`);
+        }
+    }
+    return JSON.parse(text);
+}
+
 const IDENT = /^[_a-zA-Z][_a-zA-Z0-9]*/;
 
 // Turns `Type::"id"` into {type, id}. Our scanner only admits `ident (:: ident)* :: "string"`
@@ -153,7 +171,7 @@ export function authorizeLines(policySet, entities, requestsText, statefulId) {
         if (line.trim() === '') continue;
         let req;
         try {
-            req = JSON.parse(line);
+            req = parseCedarJson(line);
         } catch (e) {
             out.push({ error: `invalid JSON request: ${e.message}` });
             continue;
@@ -183,7 +201,7 @@ function parseArgs(argv) {
 function readJson(path) {
     const text = readFileSync(path, 'utf8');
     try {
-        return JSON.parse(text);
+        return parseCedarJson(text);
     } catch (e) {
         throw new Error(`${path}: ${e.message}`);
     }
@@ -228,7 +246,7 @@ function main() {
     } else {
         let context = {};
         try {
-            context = opts.context ? JSON.parse(opts.context) : {};
+            context = opts.context ? parseCedarJson(opts.context) : {};
             results = [authorizeOne(policySet, entities, { principal: opts.principal,
                 action: opts.action, resource: opts.resource, context })];
         } catch (e) {
