@@ -11,7 +11,8 @@
 import { readFileSync, existsSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { loadPolicySet, checkEntities, authorizeLines, parseCedarJson } from './ref_authorize.mjs';
+import { loadPolicySet, checkEntities, authorizeLines, parseCedarJson, readUtf8, readRequestLines }
+    from './ref_authorize.mjs';
 
 const MAX_REPORTED = 40;
 
@@ -30,15 +31,14 @@ function refRun(dir) {
     let entities;
     try {
         const linksPath = join(dir, 'links.json');
-        const links = existsSync(linksPath) ? parseCedarJson(readFileSync(linksPath, 'utf8')) : undefined;
-        policySet = loadPolicySet(readFileSync(join(dir, 'policies.cedar'), 'utf8'), links);
-        entities = parseCedarJson(readFileSync(join(dir, 'entities.json'), 'utf8'));
+        const links = existsSync(linksPath) ? parseCedarJson(readUtf8(linksPath)) : undefined;
+        policySet = loadPolicySet(readUtf8(join(dir, 'policies.cedar')), links);
+        entities = parseCedarJson(readUtf8(join(dir, 'entities.json')));
         checkEntities(entities);
     } catch (e) {
         return { fileError: e.message };
     }
-    const text = readFileSync(join(dir, 'requests.jsonl'), 'utf8');
-    return { results: authorizeLines(policySet, entities, text, 'case') };
+    return { results: authorizeLines(policySet, entities, readRequestLines(join(dir, 'requests.jsonl')), 'case') };
 }
 
 const setKey = (a) => JSON.stringify([...new Set(a)].sort());
@@ -125,8 +125,7 @@ function main() {
                 `${ref.results.filter((r) => r.error !== undefined).length} request(s))`, w.stderr.trim());
         }
         const lines = w.stdout.split('\n').filter((l) => l !== '');
-        const reqLines = readFileSync(join(dir, 'requests.jsonl'), 'utf8').split('\n')
-            .filter((l) => l.trim() !== '');
+        const reqLines = readRequestLines(join(dir, 'requests.jsonl')).map(String);
         if (lines.length !== ref.results.length) {
             report(dir, `warden printed ${lines.length} lines for ${ref.results.length} requests`);
         }

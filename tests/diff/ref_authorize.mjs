@@ -14,6 +14,41 @@ import * as cedar from '@cedar-policy/cedar-wasm/nodejs';
 
 export const cedarVersion = cedar.getCedarVersion();
 
+// Cedar reads text as Rust strings, so input that is not UTF-8 never reaches it; node's 'utf8'
+// decoding would quietly turn bad bytes into U+FFFD instead. Decode strictly.
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+export function readUtf8(path) {
+    try {
+        return UTF8.decode(readFileSync(path));
+    } catch (e) {
+        if (e instanceof TypeError) throw new Error(`not valid UTF-8 (${path})`);
+        throw e;
+    }
+}
+
+// The lines of a requests file (blank ones dropped); a line that is not UTF-8 becomes an
+// Error, which decides as a rejected request.
+export function readRequestLines(path) {
+    const buf = readFileSync(path);
+    const out = [];
+    let start = 0;
+    for (let i = 0; i <= buf.length; i++) {
+        if (i < buf.length && buf[i] !== 0x0a) continue;
+        const bytes = buf.subarray(start, i);
+        start = i + 1;
+        let line;
+        try {
+            line = UTF8.decode(bytes);
+        } catch {
+            out.push(new Error('request line is not valid UTF-8'));
+            continue;
+        }
+        if (line.trim() !== '') out.push(line);
+    }
+    return out;
+}
+
 // Splits policy text into top-level statements, in source order, the way the reference numbers
 // them (policy0, policy1, ... over static policies and templates alike). A `;` ends a statement
 // unless it sits inside a string literal or a `//` comment.
@@ -159,16 +194,19 @@ export function authorizeOne(policySet, entities, req, stateful) {
     }
 }
 
-// Decides every line of a requests file (blank lines are skipped, as warden does). With
-// statefulId the policy set is parsed once (preparsePolicySet) instead of once per request.
-export function authorizeLines(policySet, entities, requestsText, statefulId) {
+// Decides request lines (from readRequestLines). With statefulId the policy set is parsed
+// once (preparsePolicySet) instead of once per request.
+export function authorizeLines(policySet, entities, lines, statefulId) {
     if (statefulId) {
         const r = cedar.preparsePolicySet(statefulId, policySet);
         if (r.type !== 'success') throw new Error(r.errors.map((e) => e.message).join('; '));
     }
     const out = [];
-    for (const line of requestsText.split('\n')) {
-        if (line.trim() === '') continue;
+    for (const line of lines) {
+        if (line instanceof Error) {
+            out.push({ error: line.message });
+            continue;
+        }
         let req;
         try {
             req = parseCedarJson(line);
@@ -199,7 +237,7 @@ function parseArgs(argv) {
 }
 
 function readJson(path) {
-    const text = readFileSync(path, 'utf8');
+    const text = readUtf8(path);
     try {
         return parseCedarJson(text);
     } catch (e) {
@@ -226,7 +264,7 @@ function main() {
         opts = parseArgs(process.argv.slice(2));
         const links = opts.links ? readJson(opts.links) : undefined;
         try {
-            policySet = loadPolicySet(readFileSync(opts.policies, 'utf8'), links);
+            policySet = loadPolicySet(readUtf8(opts.policies), links);
         } catch (e) {
             throw new Error(`${opts.policies}: ${e.message}`);
         }
@@ -242,7 +280,7 @@ function main() {
     }
     let results;
     if (opts.requests) {
-        results = authorizeLines(policySet, entities, readFileSync(opts.requests, 'utf8'));
+        results = authorizeLines(policySet, entities, readRequestLines(opts.requests));
     } else {
         let context = {};
         try {
