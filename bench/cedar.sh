@@ -63,6 +63,13 @@ for n in 100 1000 10000; do
     node "$root/bench/cedar_gen.mjs" --out "$work/p$n" --policies "$n" --requests "$requests"
 done
 
+# A speed figure only means something if both engines decide alike on these inputs.
+if [ "$have_ref" = 1 ]; then
+    echo "checking that warden and cedar-wasm agree on the base workload ..." >&2
+    node --no-opt "$root/tests/diff/compare.mjs" --warden "$bin" --quiet "$work/base" >&2 ||
+        { echo "bench/cedar.sh: warden and cedar-wasm disagree on the benchmark inputs" >&2; exit 1; }
+fi
+
 echo "measuring ..." >&2
 w_engine=$(warden_engine "$work/base")
 w_e2e=$(warden_e2e "$work/base")

@@ -52,9 +52,10 @@ size_t warden_policies_count(const warden_policies *ps);
 /* ---- entities ---- */
 
 /* Loads Cedar's entities JSON: an array of {"uid":..,"attrs":{..},"parents":[..],
- * "tags":{..}} without a schema, as the reference does (duplicate entities, duplicate
- * keys, nulls, non-integer numbers and cycles in the hierarchy are errors). Computes the
- * transitive closure of parents. Errors: WARDEN_EPARSE (JSON syntax, with line:col),
+ * "tags":{..}} without a schema, accepting and rejecting what the reference does: an entity
+ * repeated identically is accepted, a differing duplicate, duplicate keys, nulls,
+ * non-integer numbers and cycles in the hierarchy are errors; attrs and tags are maps (a
+ * lone "__entity" key there is an attribute). Computes the transitive closure of parents. Errors: WARDEN_EPARSE (JSON syntax, with line:col),
  * WARDEN_EINVAL (shape or values), WARDEN_ELIMIT (size > 256 MiB, nesting > 128),
  * WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_entities_parse_json(warden_entities **out, const char *file,

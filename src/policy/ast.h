@@ -87,6 +87,9 @@ typedef enum cedar_ext {
     CEDAR_EXT_COUNT
 } cedar_ext;
 
+/* Methods follow the four constructors in cedar_ext. */
+#define CEDAR_EXT_IS_METHOD(fn) ((fn) > CEDAR_EXT_DURATION)
+
 typedef enum cedar_expr_kind {
     /* literals and leaves */
     CEDAR_E_BOOL,   /* u.b */
@@ -250,6 +253,11 @@ typedef struct cedar_annotation {
     bool has_value;
 } cedar_annotation;
 
+/* A policy holds (reference semantics) iff its three scope constraints hold and
+ * then every condition holds in source order (`when e`: e is true; `unless e`: e
+ * is false), stopping at the first that does not; an error in an evaluated
+ * condition makes the policy an erroring one (it takes no part in the decision).
+ * Templates are never evaluated, only the policies linked from them. */
 typedef struct cedar_policy {
     const cedar_str *id; /* "policy0", "policy1", ... in source order (templates
                           * included), or the id given at link time */

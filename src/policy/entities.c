@@ -280,20 +280,16 @@ static int load_entity(cedar_entity *e, const json_t *j, size_t idx, cedar_varen
     if (tags != NULL && !json_is_object(tags))
         return warden_err_set(err, WARDEN_EINVAL, "%s: \"tags\" must be an object", what);
     cedar_value v;
-    rc = cedar_json_to_value(&v, attrs, a, what, err);
+    /* Attributes are a map: {"__entity": ..} here is an attribute named __entity. */
+    rc = cedar_json_to_record(&v, attrs, a, what, err);
     if (rc != 0)
         return rc;
-    /* An object of attributes is never an escape: {"__entity": ..} here is an attribute. */
-    if (v.kind != CEDAR_V_RECORD)
-        return warden_err_set(err, WARDEN_EINVAL, "%s: \"attrs\" must be a plain object", what);
     e->attrs = v.u.rec;
     e->tags = &cedar_empty_record;
     if (tags != NULL) {
-        rc = cedar_json_to_value(&v, tags, a, what, err);
+        rc = cedar_json_to_record(&v, tags, a, what, err);
         if (rc != 0)
             return rc;
-        if (v.kind != CEDAR_V_RECORD)
-            return warden_err_set(err, WARDEN_EINVAL, "%s: \"tags\" must be a plain object", what);
         e->tags = v.u.rec;
     }
     size_t np = json_array_size(parents);

@@ -57,6 +57,11 @@ bool cedar_entity_has_ancestor(const cedar_entity *e, const cedar_uid *b);
  * (nesting), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int cedar_json_to_value(cedar_value *out, const json_t *j, cedar_varena *a,
                                         const char *what, warden_err *err);
+/* Converts a JSON object into a record member by member, without treating a lone
+ * "__entity"/"__extn" key as an escape (entity attrs and tags are attribute maps in the
+ * reference). Errors: as cedar_json_to_value. */
+WARDEN_MUST_USE int cedar_json_to_record(cedar_value *out, const json_t *j, cedar_varena *a,
+                                         const char *what, warden_err *err);
 /* Converts an entity reference {"type","id"} or {"__entity":{...}} (and, when
  * allow_string, the Cedar text form Type::"id") into *out with strings in a.
  * Errors: WARDEN_EINVAL, WARDEN_ENOMEM. */

@@ -53,7 +53,9 @@ bool cedar_ip_in_range(const cedar_ipaddr *a, const cedar_ipaddr *range);
 WARDEN_MUST_USE int cedar_ip_format(char *out, size_t cap, const cedar_ipaddr *a);
 #define CEDAR_IP_FORMAT_MAX 48
 
-/* ---- decimal: a fixed-point number stored as value * 10^4 in an int64 ---- */
+/* ---- decimal: a fixed-point number stored as value * 10^4 in an int64 ----
+ * ==, lessThan, lessThanOrEqual, greaterThan, greaterThanOrEqual are the int64 comparisons
+ * (decimal("1.0") == decimal("1.00")). */
 
 /* Parses the argument of decimal(): optional '-', ASCII digits, '.', 1 to 4 digits, so
  * the range is -922337203685477.5808 .. 922337203685477.5807. Errors: WARDEN_EINVAL
@@ -66,7 +68,8 @@ WARDEN_MUST_USE int cedar_decimal_parse(int64_t *out, const char *s, size_t len)
 WARDEN_MUST_USE int cedar_decimal_format(char *out, size_t cap, int64_t d);
 #define CEDAR_DECIMAL_FORMAT_MAX 32
 
-/* ---- datetime (ms since the Unix epoch, UTC) and duration (ms) ---- */
+/* ---- datetime (ms since the Unix epoch, UTC) and duration (ms) ----
+ * ==, <, <=, >, >= on two datetimes or two durations are the int64 comparisons. */
 
 /* Parses the argument of datetime(): "YYYY-MM-DD", "YYYY-MM-DDThh:mm:ssZ",
  * "YYYY-MM-DDThh:mm:ss.SSSZ", and both with "+hhmm"/"-hhmm" instead of "Z" (hh < 24,
@@ -87,11 +90,15 @@ WARDEN_MUST_USE int cedar_datetime_to_date(int64_t *out, int64_t dt);
 /* datetime.toTime(): the duration since midnight (UTC) of dt's day, in [0, 86400000),
  * also for datetimes before the epoch. Never fails (int for symmetry with toDate). */
 WARDEN_MUST_USE int cedar_datetime_to_time(int64_t *out, int64_t dt);
-/* duration.toDays() etc.: whole units, truncated toward zero as Rust's integer '/'. */
+/* duration.toDays(): whole days, truncated toward zero (Rust's '/'), so -36h is -1. */
 int64_t cedar_duration_to_days(int64_t d);
+/* duration.toHours(): whole hours, truncated toward zero. */
 int64_t cedar_duration_to_hours(int64_t d);
+/* duration.toMinutes(): whole minutes, truncated toward zero. */
 int64_t cedar_duration_to_minutes(int64_t d);
+/* duration.toSeconds(): whole seconds, truncated toward zero. */
 int64_t cedar_duration_to_seconds(int64_t d);
+/* duration.toMilliseconds(): d itself. */
 int64_t cedar_duration_to_milliseconds(int64_t d);
 /* Writes dt as "YYYY-MM-DDThh:mm:ss.SSSZ" (UTC), which datetime() parses back; years
  * outside 0000-9999 (reachable with offset) as ISO expanded "+292278994-08-17T...Z".

@@ -277,7 +277,7 @@ int cedar_datetime_format(char *out, size_t cap, int64_t dt)
         n = snprintf(buf, sizeof buf, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, hh,
                      mi, ss, ms);
     else /* ISO 8601 expanded year; datetime() cannot read it back, offset() reaches it. */
-        n = snprintf(buf, sizeof buf, "%+" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, hh,
+        n = snprintf(buf, sizeof buf, "%+05" PRId64 "-%02u-%02uT%02u:%02u:%02u.%03uZ", y, m, d, hh,
                      mi, ss, ms);
     if (n < 0 || (size_t)n >= cap)
         return WARDEN_ELIMIT;

@@ -95,6 +95,8 @@ int cedar_json_to_uid(cedar_uid *out, const json_t *j, cedar_varena *a, bool all
 
 static int to_value(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
                     unsigned depth, warden_err *err);
+static int to_record(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
+                     unsigned depth, warden_err *err);
 
 static int extn(cedar_value *out, const json_t *fn, const json_t *arg, const json_t *args,
                 cedar_varena *a, const char *what, unsigned depth, warden_err *err)
@@ -201,6 +203,19 @@ static int to_value(cedar_value *out, const json_t *j, cedar_varena *a, const ch
                 return extn(out, fn, arg, args, a, what, depth, err);
         }
     }
+    return to_record(out, j, a, what, depth, err);
+}
+
+int cedar_json_to_value(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
+                        warden_err *err)
+{
+    return to_value(out, j, a, what, 0, err);
+}
+
+/* The members of object j as a record (never an escape: entity attrs and tags are maps). */
+static int to_record(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
+                     unsigned depth, warden_err *err)
+{
     size_t n = json_object_size(j), i = 0;
     cedar_field *f = cedar_varena_alloc(a, (n ? n : 1) * sizeof *f);
     if (f == NULL)
@@ -232,10 +247,12 @@ static int to_value(cedar_value *out, const json_t *j, cedar_varena *a, const ch
     return 0;
 }
 
-int cedar_json_to_value(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
-                        warden_err *err)
+int cedar_json_to_record(cedar_value *out, const json_t *j, cedar_varena *a, const char *what,
+                         warden_err *err)
 {
-    return to_value(out, j, a, what, 0, err);
+    if (!json_is_object(j))
+        return warden_err_set(err, WARDEN_EINVAL, "%s: expected a JSON object", what);
+    return to_record(out, j, a, what, 0, err);
 }
 
 /* ---- Type::"id" text ---- */
@@ -281,9 +298,46 @@ static size_t utf8_put(char *o, uint32_t cp)
     return 4;
 }
 
+/* Strict UTF-8 (no overlongs, surrogates or code points past U+10FFFF), as Rust's str. */
+static bool utf8_valid(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        size_t k;
+        uint32_t cp;
+        if (c < 0x80) {
+            i++;
+            continue;
+        } else if (c >= 0xC2 && c <= 0xDF) {
+            k = 1, cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            k = 2, cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            k = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (n - i <= k)
+            return false;
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return false;
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if ((k == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (k == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return false;
+        i += k + 1;
+    }
+    return true;
+}
+
 int cedar_parse_uid_text(cedar_uid *out, const char *p, size_t len, cedar_varena *a,
                          warden_err *err)
 {
+    if (!utf8_valid((const unsigned char *)p, len))
+        return warden_err_set(err, WARDEN_EINVAL, "entity reference: not valid UTF-8");
     size_t i = 0;
     /* The type: identifiers joined by "::", whitespace allowed around "::". */
     char *type = cedar_varena_alloc(a, len + 1);

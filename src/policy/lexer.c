@@ -51,7 +51,7 @@ size_t utf8_check(const uint8_t *p, size_t len)
 cedar_loc lexer_loc_at(const lexer *lx, size_t off)
 {
     cedar_loc loc;
-    if (off >= lx->line_start) {
+    if (off >= lx->line_start && off <= lx->off) {
         loc.line = lx->line;
         loc.col = (uint32_t)(off - lx->line_start + 1);
         return loc;
@@ -125,29 +125,39 @@ static bool is_ident_char(uint8_t c)
     return is_ident_start(c) || (c >= '0' && c <= '9');
 }
 
-static const struct {
-    const char *s;
-    kw k;
-} KEYWORDS[] = {
-    {"true", KW_TRUE},       {"false", KW_FALSE},
-    {"if", KW_IF},           {"then", KW_THEN},
-    {"else", KW_ELSE},       {"in", KW_IN},
-    {"is", KW_IS},           {"has", KW_HAS},
-    {"like", KW_LIKE},       {"permit", KW_PERMIT},
-    {"forbid", KW_FORBID},   {"when", KW_WHEN},
-    {"unless", KW_UNLESS},   {"principal", KW_PRINCIPAL},
-    {"action", KW_ACTION},   {"resource", KW_RESOURCE},
-    {"context", KW_CONTEXT},
-};
-
 static kw keyword(const uint8_t *p, size_t n)
 {
-    if (n < 2 || n > 9)
+#define IS(lit, k) (n == sizeof(lit) - 1 && memcmp(p, lit, n) == 0) ? (k)
+    /* Dispatch on the first letter: this runs for every identifier. */
+    switch (p[0]) {
+    case 'a':
+        return IS("action", KW_ACTION) : KW_NONE;
+    case 'c':
+        return IS("context", KW_CONTEXT) : KW_NONE;
+    case 'e':
+        return IS("else", KW_ELSE) : KW_NONE;
+    case 'f':
+        return IS("false", KW_FALSE) : IS("forbid", KW_FORBID) : KW_NONE;
+    case 'h':
+        return IS("has", KW_HAS) : KW_NONE;
+    case 'i':
+        return IS("if", KW_IF) : IS("in", KW_IN) : IS("is", KW_IS) : KW_NONE;
+    case 'l':
+        return IS("like", KW_LIKE) : KW_NONE;
+    case 'p':
+        return IS("permit", KW_PERMIT) : IS("principal", KW_PRINCIPAL) : KW_NONE;
+    case 'r':
+        return IS("resource", KW_RESOURCE) : KW_NONE;
+    case 't':
+        return IS("true", KW_TRUE) : IS("then", KW_THEN) : KW_NONE;
+    case 'u':
+        return IS("unless", KW_UNLESS) : KW_NONE;
+    case 'w':
+        return IS("when", KW_WHEN) : KW_NONE;
+    default:
         return KW_NONE;
-    for (size_t i = 0; i < sizeof KEYWORDS / sizeof KEYWORDS[0]; i++)
-        if (strlen(KEYWORDS[i].s) == n && memcmp(KEYWORDS[i].s, p, n) == 0)
-            return KEYWORDS[i].k;
-    return KW_NONE;
+    }
+#undef IS
 }
 
 int lexer_next(lexer *lx, token *tok, const char **what)

@@ -46,6 +46,48 @@ int parse_entity_ref(parser *ps, cedar_euid *out);
 /* Checks and interns a type path `A::B` (current token an identifier): stops before a
  * `::` that is followed by a string (which would make it an entity literal). */
 int parse_type_path(parser *ps, const cedar_str **out, cedar_loc *loc);
+/* Sorts keys[0..n) (interned pointers) and returns one that occurs twice, or NULL:
+ * duplicate detection in O(n log n) for long records and annotation lists. */
+const cedar_str *first_dup(const cedar_str **keys, size_t n);
+/* ---- node construction and special forms (parse_forms.c) ---- */
+
+/* Counts one more node (expression, scope entity, annotation, policy) against
+ * CEDAR_MAX_NODES; ELIMIT past it. */
+int node_budget(parser *ps, cedar_loc loc);
+/* Allocates a leaf node (height 1), counting it against CEDAR_MAX_NODES. */
+int node_new(parser *ps, cedar_expr **out, cedar_expr_kind kind, cedar_loc loc);
+/* Raises e's height above child's (NULL is ignored); ELIMIT past CEDAR_MAX_HEIGHT. */
+int grow(parser *ps, cedar_expr *e, const cedar_expr *child);
+/* Builds kind(a, b) (b may be NULL). */
+int binary(parser *ps, cedar_expr **out, cedar_expr_kind kind, cedar_loc loc, cedar_expr *a,
+           cedar_expr *b);
+/* Raises e's height above each of items[0..n). */
+int set_children(parser *ps, cedar_expr *e, cedar_expr **items, uint32_t n);
+/* Checks that the current identifier may name an attribute (not reserved, not
+ * `__cedar`); role names the use in the message. */
+int check_unreserved(parser *ps, const char *role);
+/* Interns the current identifier token. */
+int ident_token(parser *ps, const cedar_str **out);
+/* Comma<Expr> up to the closing token (trailing comma allowed); consumes it. */
+int parse_list(parser *ps, tok_kind close, const char *closer, cedar_expr ***items, uint32_t *n);
+/* `( args )` at the current '('. */
+int parse_call_args(parser *ps, cedar_expr ***args, uint32_t *n);
+/* recv.name(args): builtin method or extension method, checked. */
+int make_method(parser *ps, cedar_expr **out, cedar_loc loc, cedar_expr *recv,
+                const cedar_str *name, cedar_expr **args, uint32_t n);
+/* `{ key: value, ... }` at the current '{'. */
+int parse_record(parser *ps, cedar_expr **out);
+/* A name in expression position: entity literal, extension function call, or error. */
+int parse_name_primary(parser *ps, cedar_expr **out);
+/* The right-hand sides of `has`, `like`, `is` (the operator already consumed). */
+int parse_has(parser *ps, cedar_expr **out, cedar_loc loc, cedar_expr *target);
+int parse_like(parser *ps, cedar_expr **out, cedar_loc loc, cedar_expr *target);
+int parse_is(parser *ps, cedar_expr **out, cedar_loc loc, cedar_expr *target);
+
+/* ---- precedence levels (parse_expr.c) ---- */
+
+/* Parses Cedar's `Add` level (operands of relations, `is ... in`). */
+int parse_add(parser *ps, cedar_expr **out);
 /* Parses one expression (Cedar's `Expr`). */
 int parse_expr(parser *ps, cedar_expr **out);
 

@@ -144,6 +144,22 @@ int parse_entity_ref(parser *ps, cedar_euid *out)
     return advance(ps);
 }
 
+static int ptr_cmp(const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) * (const cedar_str *const *)a;
+    uintptr_t y = (uintptr_t) * (const cedar_str *const *)b;
+    return x < y ? -1 : x > y;
+}
+
+const cedar_str *first_dup(const cedar_str **keys, size_t n)
+{
+    qsort(keys, n, sizeof *keys, ptr_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (keys[i] == keys[i - 1])
+            return keys[i];
+    return NULL;
+}
+
 static const char *const VAR_NAMES[] = {"principal", "action", "resource"};
 
 static bool is_action_type(const cedar_str *t)
@@ -158,8 +174,10 @@ static int parse_scope_entity(parser *ps, int var, cedar_euid *e, bool *slot)
 {
     char b[64];
     unsigned parens = 0;
-    int rc;
+    int rc = node_budget(ps, ps->tok.loc);
     *slot = false;
+    if (rc != 0)
+        return rc;
     while (ps->tok.kind == T_LPAREN) {
         if (++parens + ps->depth > CEDAR_MAX_DEPTH)
             return perr(ps, ps->tok.loc, WARDEN_ELIMIT, "scope nested more than %u levels deep",
@@ -339,7 +357,7 @@ static int parse_annotations(parser *ps, cedar_policy *p)
     while (ps->tok.kind == T_AT) {
         cedar_annotation a = {0};
         cedar_loc loc = ps->tok.loc;
-        if ((rc = advance(ps)) != 0)
+        if ((rc = node_budget(ps, loc)) != 0 || (rc = advance(ps)) != 0)
             goto out;
         if (ps->tok.kind != T_IDENT) {
             rc = expect_fail(ps, "an annotation name after '@'");
@@ -368,7 +386,8 @@ static int parse_annotations(parser *ps, cedar_policy *p)
                 goto nomem;
         }
         const cedar_annotation *prev = (const cedar_annotation *)v.p;
-        for (size_t i = 0; i < v.len / sizeof a; i++) {
+        size_t np = v.len / sizeof a;
+        for (size_t i = 0; i < np && np < 64; i++) {
             if (prev[i].key == a.key) {
                 rc = perr(ps, loc, WARDEN_EPARSE, "duplicate annotation @%s", a.key->p);
                 goto out;
@@ -378,6 +397,20 @@ static int parse_annotations(parser *ps, cedar_policy *p)
             goto nomem;
     }
     p->n_annos = (uint32_t)(v.len / sizeof(cedar_annotation));
+    if (p->n_annos >= 64) {
+        /* Long lists (only hostile input has them): sort instead of comparing pairs. */
+        const cedar_str **keys = malloc(p->n_annos * sizeof *keys);
+        if (keys == NULL)
+            goto nomem;
+        for (uint32_t i = 0; i < p->n_annos; i++)
+            keys[i] = ((const cedar_annotation *)v.p)[i].key;
+        const cedar_str *dup = first_dup(keys, p->n_annos);
+        free(keys);
+        if (dup != NULL) {
+            rc = perr(ps, p->loc, WARDEN_EPARSE, "duplicate annotation @%s", dup->p);
+            goto out;
+        }
+    }
     if (p->n_annos > 0) {
         p->annos = policy_arena_alloc(ps->arena, v.len);
         if (p->annos == NULL)
@@ -447,6 +480,8 @@ static int parse_policy(parser *ps, cedar_policy *p)
     size_t start = ps->tok.off;
     p->loc = ps->tok.loc;
     p->file = ps->file;
+    if ((rc = node_budget(ps, p->loc)) != 0)
+        return rc;
     if ((rc = parse_annotations(ps, p)) != 0)
         return rc;
     token t = ps->tok;

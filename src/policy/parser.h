@@ -5,7 +5,12 @@
  * WARDEN_EPARSE (or WARDEN_ELIMIT for the size/depth/node bounds below).
  *
  * Thread safety: a set is not synchronised. Parsing and linking mutate it; once the
- * caller stops mutating it, any number of threads may read it concurrently. */
+ * caller stops mutating it, any number of threads may read it concurrently.
+ *
+ * Stack: parsing recurses at most CEDAR_MAX_DEPTH levels (about 1 KiB each, 4 KiB
+ * under the sanitizers), and printing recurses over the tree's height (at most
+ * CEDAR_MAX_HEIGHT, a few hundred bytes each): run them on a thread with at least
+ * 512 KiB of stack (the default 8 MiB is plenty). */
 #ifndef WARDEN_POLICY_PARSER_H
 #define WARDEN_POLICY_PARSER_H
 
@@ -17,18 +22,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Bounds that keep hostile input from exhausting the stack or memory. */
-#define CEDAR_MAX_TEXT (16u * 1024u * 1024u) /* bytes of policy text per parse call */
-#define CEDAR_MAX_DEPTH 200u                 /* syntactic nesting: ( [ { if ! - */
-#define CEDAR_MAX_HEIGHT                                                                           \
-    1000u                                    /* height of an expression tree, so that              \
-                                              * `a || b || ...` chains stay recursable */
-#define CEDAR_MAX_NODES (2u * 1024u * 1024u) /* AST nodes per parse call */
+/* Bounds that keep hostile input from exhausting the stack or memory:
+ * - CEDAR_MAX_TEXT: bytes of policy text per parse call;
+ * - CEDAR_MAX_DEPTH: syntactic nesting of ( [ { if and the scope's parentheses;
+ * - CEDAR_MAX_HEIGHT: height of an expression tree, so that long `a || b || ...`
+ *   chains stay safe for recursive evaluators and printers;
+ * - CEDAR_MAX_NODES: expression nodes, scope entities, annotations and policies
+ *   per parse call. */
+#define CEDAR_MAX_TEXT (16u * 1024u * 1024u)
+#define CEDAR_MAX_DEPTH 200u
+#define CEDAR_MAX_HEIGHT 1000u
+#define CEDAR_MAX_NODES (2u * 1024u * 1024u)
 
 typedef struct cedar_pset_internal cedar_pset_internal;
 
 /* A policy set: static and linked policies (evaluated by the authorizer) and
- * templates (not evaluated themselves), each array in insertion order. */
+ * templates (not evaluated themselves), each array in insertion order. The arrays
+ * may move when the set grows (parse, link): index them afresh after a mutation;
+ * the policies themselves never move. */
 typedef struct cedar_pset {
     cedar_policy **policies; /* static policies, then linked ones as they are linked */
     size_t n_policies;
@@ -49,15 +60,16 @@ WARDEN_MUST_USE int warden_policy_set_new(cedar_pset **out, warden_err *err);
 void warden_policy_set_free(cedar_pset *set);
 
 /* Parses Cedar policy text (any number of policies and templates) and adds them to
- * set. Ids are assigned as the reference does for one text: "policy<N>" with N counting
- * every policy and template in source order, starting at the number of policies and
- * templates this set has already received through warden_policy_set_parse (0 for a new set).
- * file names the source in messages ("policy.cedar"). All or nothing: on error the
- * set's policies and templates are unchanged.
+ * set. Ids are assigned as the reference does for one text: "policy<N>" with N
+ * counting every policy and template in source order, starting at the number of
+ * policies and templates this set received from earlier calls (0 for a
+ * new set). file names the source in messages ("policy.cedar"). All or nothing: on
+ * error the set's policies and templates are unchanged (strings interned on the way
+ * stay in the arena until the set is freed).
  * Errors: WARDEN_EPARSE (syntax or a rule the reference enforces at parse time),
  * WARDEN_ELIMIT (text > CEDAR_MAX_TEXT, nesting > CEDAR_MAX_DEPTH, tree height >
- * CEDAR_MAX_HEIGHT, nodes > CEDAR_MAX_NODES), WARDEN_EEXIST (an assigned id is already in the set),
- * WARDEN_ENOMEM. */
+ * CEDAR_MAX_HEIGHT, nodes > CEDAR_MAX_NODES), WARDEN_EEXIST (an assigned id is
+ * already in the set, e.g. taken by a linked policy), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_set_parse(cedar_pset *set, const char *file, const uint8_t *text,
                                             size_t len, warden_err *err);
 
@@ -77,6 +89,11 @@ WARDEN_MUST_USE int warden_policy_set_parse_euid(cedar_euid *out, cedar_pset *se
 WARDEN_MUST_USE int warden_policy_set_intern(const cedar_str **out, cedar_pset *set, const void *p,
                                              size_t len, warden_err *err);
 
+/* True when p[0..len) is a valid entity type name in normalized form ("A" or
+ * "A::B::C": ASCII identifiers, no spaces, no reserved word such as `if` or `in`, no
+ * `__cedar` component), as the reference requires of entity types given in JSON. */
+bool warden_policy_valid_type(const void *p, size_t len);
+
 /* Allocates size zeroed bytes (8-byte aligned) in set's arena, freed with the set:
  * for evaluator data hung on cedar_expr.aux. Returns NULL when memory is exhausted. */
 void *warden_policy_set_alloc(cedar_pset *set, size_t size);
@@ -89,19 +106,28 @@ const cedar_policy *warden_policy_set_find(const cedar_pset *set, const char *id
 /* Links template template_id into a new policy new_id, filling ?principal with
  * *principal and ?resource with *resource (NULL for a slot the template lacks), and
  * appends it to set->policies; *out (if not NULL) is the new policy. The euid strings
- * may come from any set or be caller-built: they are interned into this one.
- * Errors: WARDEN_ENOTFOUND (no such template), WARDEN_EINVAL (a slot value missing, or
- * given for a slot the template lacks), WARDEN_EEXIST (new_id is already a policy or
- * template id), WARDEN_ENOMEM. */
+ * (type and id both non-NULL) may come from any set or be caller-built: they are
+ * interned into this one. Errors: WARDEN_ENOTFOUND (no such template), WARDEN_EINVAL
+ * (a slot value missing, given for a slot the template lacks, or with an invalid
+ * entity type name), WARDEN_EEXIST (new_id is already a policy or template id),
+ * WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_set_link(const cedar_policy **out, cedar_pset *set,
                                            const char *template_id, size_t template_id_len,
                                            const char *new_id, size_t new_id_len,
                                            const cedar_euid *principal, const cedar_euid *resource,
                                            warden_err *err);
 
-/* Appends e as fully parenthesized Cedar text that parses back to the same tree.
- * Errors: WARDEN_ENOMEM. */
+/* Appends e as Cedar text that parses back to the same tree, with parentheses only
+ * where the grammar needs them. Errors: WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policy_expr_print(warden_buf *out, const cedar_expr *e);
+
+/* As warden_policy_expr_print, but every operator is parenthesized: shows the shape
+ * of the tree (tests, debugging). Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_policy_expr_print_full(warden_buf *out, const cedar_expr *e);
+
+/* Appends e as Cedar text, `Type::"id"` with the id escaped as a Cedar string literal
+ * (for messages, logs and reports). Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_policy_euid_print(warden_buf *out, const cedar_euid *e);
 
 /* Appends p as Cedar policy text (annotations, scope, conditions; a linked policy
  * prints with its slots filled). Errors: WARDEN_ENOMEM. */

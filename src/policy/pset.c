@@ -2,6 +2,9 @@
  * template linking. Invariant: every id in the index is unique across policies and
  * templates, and every cedar_str handed out is interned in this set. */
 #include "policy/pset_internal.h"
+#include "policy/lexer.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +18,41 @@ uint64_t warden_policy_hash(const void *p, size_t len)
         h ^= s[i];
         h *= 0x100000001b3ull;
     }
-    return h ^ (h >> 29);
+    /* Final avalanche (murmur3 fmix64) so that the low bits used as table index
+     * depend on every byte. */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    return h ^ (h >> 33);
+}
+
+const char *pset_quote(char *buf, size_t size, const void *p, size_t len)
+{
+    const unsigned char *s = p;
+    bool utf8 = utf8_check(s, len) == len;
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        char esc[8];
+        unsigned char c = s[i];
+        if (c == '"' || c == '\\')
+            snprintf(esc, sizeof esc, "\\%c", c);
+        else if (c < 0x20 || c == 0x7f || (c >= 0x80 && !utf8))
+            snprintf(esc, sizeof esc, "\\x%02X", c);
+        else
+            esc[0] = (char)c, esc[1] = '\0';
+        size_t n = strlen(esc);
+        /* Cut past 60 bytes, at a character boundary (buf has room to spare). */
+        if (o + n + 4 > size || (o > 60 && (c & 0xC0) != 0x80)) {
+            if (o + 4 <= size)
+                memcpy(buf + o, "...", 3), o += 3;
+            break;
+        }
+        memcpy(buf + o, esc, n);
+        o += n;
+    }
+    buf[o] = '\0';
+    return buf;
 }
 
 int warden_policy_set_new(cedar_pset **out, warden_err *err)
@@ -57,17 +94,16 @@ void *warden_policy_set_alloc(cedar_pset *set, size_t size)
 static int intern_grow(cedar_pset_internal *in)
 {
     size_t cap = in->strs_cap ? in->strs_cap * 2 : 1024;
-    const cedar_str **t = calloc(cap, sizeof *t);
+    pset_slot *t = calloc(cap, sizeof *t);
     if (t == NULL)
         return WARDEN_ENOMEM;
     for (size_t i = 0; i < in->strs_cap; i++) {
-        const cedar_str *s = in->strs[i];
-        if (s == NULL)
+        if (in->strs[i].s == NULL)
             continue;
-        size_t j = (size_t)s->hash & (cap - 1);
-        while (t[j] != NULL)
+        size_t j = (size_t)in->strs[i].hash & (cap - 1);
+        while (t[j].s != NULL)
             j = (j + 1) & (cap - 1);
-        t[j] = s;
+        t[j] = in->strs[i];
     }
     free(in->strs);
     in->strs = t;
@@ -82,13 +118,13 @@ static const cedar_str *intern_find(const cedar_pset_internal *in, const void *p
         return NULL;
     size_t j = (size_t)h & (in->strs_cap - 1);
     for (;;) {
-        const cedar_str *s = in->strs[j];
-        if (s == NULL) {
+        const pset_slot *e = &in->strs[j];
+        if (e->s == NULL) {
             *slot = j;
             return NULL;
         }
-        if (s->hash == h && s->len == len && (len == 0 || memcmp(s->p, p, len) == 0))
-            return s;
+        if (e->hash == h && e->s->len == len && (len == 0 || memcmp(e->s->p, p, len) == 0))
+            return e->s;
         j = (j + 1) & (in->strs_cap - 1);
     }
 }
@@ -113,7 +149,8 @@ const cedar_str *pset_intern(cedar_pset *set, const void *p, size_t len)
     n->p = copy;
     n->len = len;
     n->hash = h;
-    in->strs[slot] = n;
+    in->strs[slot].hash = h;
+    in->strs[slot].s = n;
     in->strs_n++;
     return n;
 }
@@ -214,6 +251,34 @@ void pset_add(cedar_pset *set, cedar_policy *p)
         set->policies[set->n_policies++] = p;
 }
 
+bool warden_policy_valid_type(const void *p, size_t len)
+{
+    const char *s = p;
+    size_t i = 0;
+    for (;;) {
+        size_t start = i;
+        if (i >= len ||
+            !(s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z')))
+            return false;
+        while (i < len && (s[i] == '_' || (s[i] >= 'a' && s[i] <= 'z') ||
+                           (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')))
+            i++;
+        lexer lx;
+        token t;
+        const char *what;
+        lexer_init(&lx, (const uint8_t *)s + start, i - start);
+        if (lexer_next(&lx, &t, &what) != 0 || KW_IS_RESERVED(t.kw))
+            return false;
+        if (i - start == 7 && memcmp(s + start, "__cedar", 7) == 0)
+            return false;
+        if (i == len)
+            return true;
+        if (len - i < 2 || s[i] != ':' || s[i + 1] != ':')
+            return false;
+        i += 2;
+    }
+}
+
 static int link_euid(cedar_euid *dst, cedar_pset *set, const cedar_euid *src)
 {
     dst->type = pset_intern(set, src->type->p, src->type->len);
@@ -227,10 +292,11 @@ int warden_policy_set_link(const cedar_policy **out, cedar_pset *set, const char
 {
     if (out != NULL)
         *out = NULL;
+    char q[128];
     const cedar_policy *t = warden_policy_set_find(set, template_id, template_id_len, true);
     if (t == NULL)
-        return warden_err_set(err, WARDEN_ENOTFOUND, "no template with id \"%.*s\"",
-                              (int)(template_id_len > 200 ? 200 : template_id_len), template_id);
+        return warden_err_set(err, WARDEN_ENOTFOUND, "no template with id \"%s\"",
+                              pset_quote(q, sizeof q, template_id, template_id_len));
     if (t->has_principal_slot != (principal != NULL) ||
         t->has_resource_slot != (resource != NULL)) {
         const char *slot =
@@ -238,13 +304,22 @@ int warden_policy_set_link(const cedar_policy **out, cedar_pset *set, const char
         bool wanted = t->has_principal_slot != (principal != NULL) ? t->has_principal_slot
                                                                    : t->has_resource_slot;
         return warden_err_set(err, WARDEN_EINVAL,
-                              wanted ? "template \"%.*s\" needs a value for %s"
-                                     : "template \"%.*s\" has no %s slot to link",
-                              (int)t->id->len, t->id->p, slot);
+                              wanted ? "template \"%s\" needs a value for %s"
+                                     : "template \"%s\" has no %s slot to link",
+                              pset_quote(q, sizeof q, t->id->p, t->id->len), slot);
     }
+    const cedar_euid *bad =
+        principal != NULL && !warden_policy_valid_type(principal->type->p, principal->type->len)
+            ? principal
+        : resource != NULL && !warden_policy_valid_type(resource->type->p, resource->type->len)
+            ? resource
+            : NULL;
+    if (bad != NULL)
+        return warden_err_set(err, WARDEN_EINVAL, "invalid entity type name \"%s\"",
+                              pset_quote(q, sizeof q, bad->type->p, bad->type->len));
     if (pset_lookup(set, new_id, new_id_len) != NULL)
-        return warden_err_set(err, WARDEN_EEXIST, "policy id \"%.*s\" is already in use",
-                              (int)(new_id_len > 200 ? 200 : new_id_len), new_id);
+        return warden_err_set(err, WARDEN_EEXIST, "policy id \"%s\" is already in use",
+                              pset_quote(q, sizeof q, new_id, new_id_len));
     if (pset_reserve(set, 1, 0) != 0)
         goto nomem;
     cedar_policy *p = policy_arena_alloc(&set->in->arena, sizeof *p);
@@ -273,6 +348,6 @@ int warden_policy_set_link(const cedar_policy **out, cedar_pset *set, const char
         *out = p;
     return 0;
 nomem:
-    return warden_err_set(err, WARDEN_ENOMEM, "out of memory linking template \"%.*s\"",
-                          (int)t->id->len, t->id->p);
+    return warden_err_set(err, WARDEN_ENOMEM, "out of memory linking template \"%s\"",
+                          pset_quote(q, sizeof q, t->id->p, t->id->len));
 }

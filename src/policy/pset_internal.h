@@ -6,10 +6,16 @@
 #include "policy/arena.h"
 #include "policy/parser.h"
 
+typedef struct pset_slot {
+    uint64_t hash;
+    const cedar_str *s; /* NULL: empty */
+} pset_slot;
+
 struct cedar_pset_internal {
     policy_arena arena;
-    /* interner: open addressing, capacity a power of two, load <= 1/2 */
-    const cedar_str **strs;
+    /* interner: open addressing, capacity a power of two, load <= 1/2; the hash is
+     * kept in the slot so that a probe does not touch the string on a mismatch */
+    pset_slot *strs;
     size_t strs_cap, strs_n;
     /* id -> policy or template (one namespace, as in the reference): keys are
      * interned ids, so they compare by pointer */
@@ -19,6 +25,9 @@ struct cedar_pset_internal {
     size_t parsed;            /* policies + templates received through text, for ids */
 };
 
+/* Writes p[0..len) into buf (NUL-terminated) fit for an error message: control bytes,
+ * quotes, backslashes and invalid UTF-8 escaped, long text cut with "...". Returns buf. */
+const char *pset_quote(char *buf, size_t size, const void *p, size_t len);
 /* Interns without an err sink; NULL when memory is exhausted. */
 const cedar_str *pset_intern(cedar_pset *set, const void *p, size_t len);
 /* Looks an interned-or-not id up without inserting it; NULL when absent. */

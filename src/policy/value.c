@@ -7,9 +7,12 @@
 #include "policy/parser.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 const cedar_record cedar_empty_record = {0};
 
@@ -92,6 +95,71 @@ bool cedar_uid_eq(const cedar_uid *a, const cedar_uid *b)
 
 /* ---- equality and hashing ---- */
 
+/* Set elements are hashed with SipHash-1-3 under a per-process random key, not with the
+ * unkeyed hash the parser stores in cedar_str: sets come from untrusted requests, and
+ * strings crafted to collide under a public hash would make set building quadratic. */
+static uint64_t sip_key[2];
+static pthread_once_t sip_once = PTHREAD_ONCE_INIT;
+
+static void sip_init(void)
+{
+    if (getrandom(sip_key, sizeof sip_key, 0) != (ssize_t)sizeof sip_key) {
+        /* No entropy: still unpredictable across runs enough to avoid fixed collisions. */
+        sip_key[0] = mix((uint64_t)time(NULL) ^ (uint64_t)(uintptr_t)&sip_key);
+        sip_key[1] = mix(sip_key[0] ^ (uint64_t)clock());
+    }
+}
+
+#define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
+#define SIPROUND                                                                                   \
+    do {                                                                                           \
+        v0 += v1;                                                                                  \
+        v1 = ROTL(v1, 13);                                                                         \
+        v1 ^= v0;                                                                                  \
+        v0 = ROTL(v0, 32);                                                                         \
+        v2 += v3;                                                                                  \
+        v3 = ROTL(v3, 16);                                                                         \
+        v3 ^= v2;                                                                                  \
+        v0 += v3;                                                                                  \
+        v3 = ROTL(v3, 21);                                                                         \
+        v3 ^= v0;                                                                                  \
+        v2 += v1;                                                                                  \
+        v1 = ROTL(v1, 17);                                                                         \
+        v1 ^= v2;                                                                                  \
+        v2 = ROTL(v2, 32);                                                                         \
+    } while (0)
+
+/* SipHash-1-3 of p[0..n) under the process key; tweak separates uses (type, id, key). */
+static uint64_t khash(const void *p, size_t n, uint64_t tweak)
+{
+    (void)pthread_once(&sip_once, sip_init);
+    uint64_t k0 = sip_key[0], k1 = sip_key[1] ^ tweak;
+    uint64_t v0 = 0x736f6d6570736575ull ^ k0, v1 = 0x646f72616e646f6dull ^ k1;
+    uint64_t v2 = 0x6c7967656e657261ull ^ k0, v3 = 0x7465646279746573ull ^ k1;
+    const uint8_t *in = p;
+    size_t left = n & 7;
+    const uint8_t *end = in + (n - left);
+    uint64_t b = (uint64_t)n << 56;
+    for (; in != end; in += 8) {
+        uint64_t m = 0;
+        for (int i = 0; i < 8; i++)
+            m |= (uint64_t)in[i] << (8 * i);
+        v3 ^= m;
+        SIPROUND;
+        v0 ^= m;
+    }
+    for (size_t i = 0; i < left; i++)
+        b |= (uint64_t)in[i] << (8 * i);
+    v3 ^= b;
+    SIPROUND;
+    v0 ^= b;
+    v2 ^= 0xff;
+    SIPROUND;
+    SIPROUND;
+    SIPROUND;
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
 static bool set_eq(const cedar_set *a, const cedar_set *b)
 {
     if (a == b)
@@ -158,9 +226,10 @@ uint64_t cedar_value_hash(const cedar_value *v)
     case CEDAR_V_DURATION:
         return mix(h ^ (uint64_t)v->u.i);
     case CEDAR_V_STRING:
-        return mix(h ^ v->u.s->hash);
+        return h ^ khash(v->u.s->p, v->u.s->len, 1);
     case CEDAR_V_ENTITY:
-        return mix(h ^ v->u.uid->hash);
+        return h ^ mix(khash(v->u.uid->type.p, v->u.uid->type.len, 2) * 0x9e3779b97f4a7c15ull ^
+                       khash(v->u.uid->id.p, v->u.uid->id.len, 3));
     case CEDAR_V_SET: {
         /* Order-independent: a sum of element hashes (elements are distinct). */
         uint64_t s = 0;
@@ -172,7 +241,7 @@ uint64_t cedar_value_hash(const cedar_value *v)
     case CEDAR_V_RECORD: {
         const cedar_record *r = v->u.rec;
         for (uint32_t i = 0; i < r->n; i++)
-            h = mix(h ^ r->f[i].key->hash) + cedar_value_hash(&r->f[i].v);
+            h = mix(h ^ khash(r->f[i].key->p, r->f[i].key->len, 4)) + cedar_value_hash(&r->f[i].v);
         return mix(h ^ r->n);
     }
     case CEDAR_V_IPADDR: {

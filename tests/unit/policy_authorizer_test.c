@@ -123,10 +123,13 @@ static void policy_authorizer_semantics(void **state)
         NULL, ALICE, READ, DOC, "{\"x\": false}");
     assert_string_equal(got, "allow policy0");
     /* Reasons and errors come out sorted by id (byte order). */
-    char many[4096] = "";
+    char many[4096];
+    size_t used = 0;
     for (int i = 0; i < 12; i++)
-        strcat(many, i % 3 == 2 ? "permit(principal, action, resource) when { principal.nope };\n"
-                                : "permit(principal, action, resource);\n");
+        used += (size_t)snprintf(many + used, sizeof many - used, "%s",
+                                 i % 3 == 2 ? "permit(principal, action, resource) when { "
+                                              "principal.nope };\n"
+                                            : "permit(principal, action, resource);\n");
     decide(got, sizeof got, w, many, NULL, ALICE, READ, DOC, NULL);
     assert_string_equal(got,
                         "allow policy0 policy1 policy10 policy3 policy4 policy6 policy7 policy9 "

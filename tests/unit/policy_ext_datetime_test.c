@@ -130,6 +130,13 @@ static void policy_ext_datetime_format_extremes(void **state)
     assert_string_equal(text, "+292278994-08-17T07:12:55.807Z");
     assert_int_equal(cedar_datetime_format(text, sizeof text, INT64_MIN), 0);
     assert_string_equal(text, "-292275055-05-16T16:47:04.192Z");
+    int64_t v;
+    assert_int_equal(cedar_datetime_parse(&v, "0000-01-01T00:00:00+0001", 24), 0);
+    assert_int_equal(cedar_datetime_format(text, sizeof text, v), 0);
+    assert_string_equal(text, "-0001-12-31T23:59:00.000Z");
+    assert_int_equal(cedar_datetime_parse(&v, "9999-12-31T23:59:59.999-0001", 28), 0);
+    assert_int_equal(cedar_datetime_format(text, sizeof text, v), 0);
+    assert_string_equal(text, "+10000-01-01T00:00:59.999Z");
     assert_int_equal(cedar_datetime_format(text, 24, 0), WARDEN_ELIMIT);
     assert_int_equal(cedar_datetime_format(text, 25, 0), 0);
 
