@@ -102,6 +102,7 @@ function attrValue(r, w, kind) {
     case 'decimal': return { __extn: { fn: 'decimal', arg: r.pick(DECIMALS) } };
     case 'datetime': return { __extn: { fn: 'datetime', arg: r.pick(DATETIMES) } };
     case 'duration': return { __extn: { fn: 'duration', arg: r.pick(DURATIONS) } };
+    case 'xset': return r.some(IPS, r.int(0, 3)).map((a) => ({ __extn: { fn: 'ip', arg: a } }));
     default: throw new Error(kind);
     }
 }
@@ -109,7 +110,7 @@ function attrValue(r, w, kind) {
 // Attribute vocabulary: name -> kind. Entities carry a random subset, so `has` matters.
 const ATTRS = { level: 'long', name: 'string', active: 'bool', roles: 'set', scores: 'lset',
     address: 'record', manager: 'entity', owner: 'entity', net: 'ip', limit: 'decimal',
-    since: 'datetime', ttl: 'duration' };
+    since: 'datetime', ttl: 'duration', nets: 'xset' };
 const ATTR_NAMES = Object.keys(ATTRS);
 const KINDS = ['long', 'string', 'bool', 'set', 'lset', 'record', 'entity', 'ip', 'decimal',
     'datetime', 'duration'];
@@ -128,7 +129,9 @@ function makeEntities(r, w) {
     const tagsFor = () => {
         if (!r.chance(0.5)) return undefined;
         const t = {};
-        for (const k of r.some(TAG_KEYS, r.int(0, 3))) t[k] = r.chance(0.7) ? r.pick(LONGS) : r.pick(STRINGS);
+        for (const k of r.some(TAG_KEYS, r.int(0, 3))) {
+            t[k] = r.chance(0.6) ? r.pick(LONGS) : attrValue(r, w, r.pick(KINDS));
+        }
         return t;
     };
     const push = (uid, parents) => {
@@ -309,6 +312,7 @@ class ExprGen {
             decimal: () => `${v}.greaterThan(${this.lit('decimal')})`,
             datetime: () => `${v} < ${this.lit('datetime')}`,
             duration: () => `${v} >= ${this.lit('duration')}`,
+            xset: () => `${v}.contains(${this.lit('ip')})`,
         }[ATTRS[k]]();
         return `${base} has ${k} && ${use}`;
     }
@@ -347,6 +351,9 @@ class ExprGen {
             () => `${this.p(g('lset'))}.${r.pick(['containsAll', 'containsAny'])}(${g('lset')})`,
             () => `${this.p(g(r.pick(['set', 'lset', 'eset'])))}.isEmpty()`,
             () => `${this.p(g('entity'))}.hasTag(${r.chance(0.8) ? JSON.stringify(r.pick(TAG_KEYS)) : g('string')})`,
+            () => { const t = anyType(); return `${this.p(g('entity'))}.getTag(${JSON.stringify(r.pick(TAG_KEYS))}) ${r.pick(['==', '!='])} ${this.p(g(t))}`; },
+            () => `${this.p(this.attr('xset') || '[ip("10.0.0.1")]')}.contains(${g('ip')})`,
+            () => `${this.p(g('record'))} == ${this.p(g('record'))}`,
             () => `principal.hasTag("level") && principal.getTag("level") ${r.pick(['<', '>=', '=='])} ${this.p(g('long'))}`,
             () => `${this.atom('long')} + ${this.atom('long')} * ${this.atom('long')} - ${this.atom('long')} ${r.pick(["<", "==", ">="])} - ${this.atom('long')} * ${this.atom('long')}`,
             () => `${this.atom('bool')} || ${this.atom('bool')} && !${this.atom('bool')} || !!${this.atom('bool')}`,
