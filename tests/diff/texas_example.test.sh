@@ -20,6 +20,13 @@ args=(--policies "$ex/policies.cedar" --entities "$ex/entities.json" --links "$e
       --requests "$ex/requests.jsonl")
 
 "$bin" authorize "${args[@]}" > "$work/warden.jsonl"
+# The README shows the example as a table: it must print, one row per request.
+"$bin" authorize "${args[@]}" --format table > "$work/table.txt"
+rows=$(grep -c 'UserData::' "$work/table.txt" || true)
+if [ "$rows" -ne "$(grep -c . "$ex/requests.jsonl")" ]; then
+    echo "FAIL: --format table printed $rows request rows"
+    exit 1
+fi
 node --no-opt "$here/ref_authorize.mjs" "${args[@]}" > "$work/ref.jsonl"
 
 # Compares two JSON-lines files on decision, sorted reasons and the set of erroring policies.
