@@ -69,6 +69,15 @@ compare() {
     return "$rc"
 }
 
+# The harness itself must be able to fail: a warden whose first allow turns into a deny has
+# to be caught.
+printf '#!/bin/sh\n"%s" "$@" | sed %s\n' "$bin" "'0,/\"allow\"/s//\"deny\"/'" > "$work/flip"
+chmod +x "$work/flip"
+if node --no-opt "$here/compare.mjs" --warden "$work/flip" --quiet "$here/cases/scope" > /dev/null; then
+    echo "FAIL: compare.mjs did not notice a flipped decision"
+    exit 1
+fi
+
 status=0
 echo "== hand-written, regression and generated cases (${#good[@]} fixed cases, ${#generated[@]} generated)"
 compare --warden "$bin" --failed "$work/failed" "${good[@]}" "${generated[@]}" ||
