@@ -38,12 +38,13 @@ void warden_policies_free(warden_policies *ps);
  * WARDEN_ELIMIT (size, nesting), WARDEN_EEXIST (id clash), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policies_add_text(warden_policies *ps, const char *file,
                                              const char *text, size_t len, warden_err *err);
-/* Links templates from JSON in cedar-wasm's templateLinks format:
- * [{"templateId":"policy2","newId":"link0","values":{"?principal":{"type":..,"id":..}}}]
- * (values may also be Type::"id" strings or {"__entity":..}). Links are applied in order;
- * on error the links before the bad one stay. Errors: WARDEN_EPARSE (JSON syntax),
- * WARDEN_EINVAL (shape, missing or extra slot), WARDEN_ENOTFOUND (no such template),
- * WARDEN_EEXIST (newId already used), WARDEN_ENOMEM. */
+/* Links templates from JSON in cedar-wasm's templateLinks format, read as strictly as
+ * cedar-wasm does: [{"templateId":"policy2","newId":"link0","values":{"?principal":
+ * {"type":..,"id":..}}}] (or {"__entity":{..}} values; no other fields, no Type::"id" text).
+ * Links are applied in order; on error the links before the bad one stay.
+ * Errors: WARDEN_EPARSE (JSON syntax), WARDEN_EINVAL (shape, unknown field or slot, missing
+ * or extra slot value), WARDEN_ENOTFOUND (no such template), WARDEN_EEXIST (newId already
+ * used), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_policies_link_json(warden_policies *ps, const char *file,
                                               const char *json, size_t len, warden_err *err);
 /* Number of policies that are evaluated (static and linked; templates excluded). */
@@ -55,9 +56,9 @@ size_t warden_policies_count(const warden_policies *ps);
  * "tags":{..}} without a schema, accepting and rejecting what the reference does: an entity
  * repeated identically is accepted, a differing duplicate, duplicate keys, nulls,
  * non-integer numbers and cycles in the hierarchy are errors; attrs and tags are maps (a
- * lone "__entity" key there is an attribute). Computes the transitive closure of parents. Errors: WARDEN_EPARSE (JSON syntax, with line:col),
- * WARDEN_EINVAL (shape or values), WARDEN_ELIMIT (size > 256 MiB, nesting > 128),
- * WARDEN_ENOMEM. */
+ * lone "__entity" key there is an attribute). Computes the transitive closure of parents.
+ * Errors: WARDEN_EPARSE (JSON syntax, with line:col), WARDEN_EINVAL (shape or values),
+ * WARDEN_ELIMIT (size > 256 MiB, nesting > 128), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_entities_parse_json(warden_entities **out, const char *file,
                                                const char *json, size_t len, warden_err *err);
 /* Creates an empty store. Errors: WARDEN_ENOMEM. */

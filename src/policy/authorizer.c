@@ -237,30 +237,42 @@ size_t warden_policies_count(const warden_policies *ps)
     return ps ? ps->set->n_policies : 0;
 }
 
+/* One link in cedar-wasm's templateLinks format, as strictly as cedar-wasm reads it:
+ * exactly the fields templateId, newId and values; slot values are entity reference
+ * objects ({"type","id"} or {"__entity":..}), not Type::"id" text. */
 static int link_one(warden_policies *ps, const json_t *l, size_t idx, cedar_varena *tmp,
                     warden_err *err)
 {
     char what[64];
     snprintf(what, sizeof what, "link #%zu", idx);
-    const json_t *tid = json_object_get(l, "templateId"), *nid = json_object_get(l, "newId");
-    const json_t *vals = json_object_get(l, "values");
-    if (!json_is_object(l) || !json_is_string(tid) || !json_is_string(nid))
+    if (!json_is_object(l))
         return warden_err_set(err, WARDEN_EINVAL,
                               "%s: expected {\"templateId\": .., \"newId\": .., \"values\": {..}}",
                               what);
-    if (vals != NULL && !json_is_object(vals))
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)l, key, v)
+    {
+        if (strcmp(key, "templateId") != 0 && strcmp(key, "newId") != 0 &&
+            strcmp(key, "values") != 0)
+            return warden_err_set(err, WARDEN_EINVAL, "%s: unknown field \"%s\"", what, key);
+    }
+    const json_t *tid = json_object_get(l, "templateId"), *nid = json_object_get(l, "newId");
+    const json_t *vals = json_object_get(l, "values");
+    if (!json_is_string(tid) || !json_is_string(nid))
+        return warden_err_set(err, WARDEN_EINVAL,
+                              "%s: \"templateId\" and \"newId\" must be strings", what);
+    if (!json_is_object(vals))
         return warden_err_set(err, WARDEN_EINVAL, "%s: \"values\" must be an object", what);
     cedar_uid u[2];
     cedar_euid e[2];
     bool have[2] = {false, false};
-    const char *key;
-    json_t *v;
     json_object_foreach((json_t *)vals, key, v)
     {
         int which = strcmp(key, "?principal") == 0 ? 0 : strcmp(key, "?resource") == 0 ? 1 : -1;
         if (which < 0)
             return warden_err_set(err, WARDEN_EINVAL, "%s: unknown slot \"%s\"", what, key);
-        int rc = cedar_json_to_uid(&u[which], v, tmp, true, what, err);
+        int rc = cedar_json_to_uid(&u[which], v, tmp, false, what, err);
         if (rc != 0)
             return rc;
         e[which].type = &u[which].type;

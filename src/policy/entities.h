@@ -52,7 +52,8 @@ bool cedar_entity_has_ancestor(const cedar_entity *e, const cedar_uid *b);
 
 /* Converts JSON in Cedar's value format (entity attrs, tags, context) into a value in
  * arena a: `{"__entity":{"type","id"}}`, `{"__extn":{"fn","arg"|"args"}}`, arrays as
- * sets, objects as records; null, non-integer numbers are errors. what names the value
+ * sets, objects as records; null, non-integer numbers and the removed `{"__expr": ".."}`
+ * escape are errors. what names the value
  * in messages ("attribute `x` of User::\"a\""). Errors: WARDEN_EINVAL, WARDEN_ELIMIT
  * (nesting), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int cedar_json_to_value(cedar_value *out, const json_t *j, cedar_varena *a,

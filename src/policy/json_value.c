@@ -183,6 +183,10 @@ static int to_value(cedar_value *out, const json_t *j, cedar_varena *a, const ch
         break;
     }
     if (json_object_size(j) == 1) {
+        /* Cedar 4 removed the `__expr` escape and refuses it rather than reading a record. */
+        if (json_is_string(json_object_get(j, "__expr")))
+            return warden_err_set(err, WARDEN_EINVAL,
+                                  "%s: the `__expr` escape is no longer supported", what);
         const json_t *esc = json_object_get(j, "__entity"), *type, *id;
         if (esc != NULL && type_and_id(esc, &type, &id)) {
             cedar_uid *u = cedar_varena_alloc(a, sizeof *u);

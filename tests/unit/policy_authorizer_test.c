@@ -162,7 +162,7 @@ static void policy_authorizer_links(void **state)
                       "permit(principal, action, resource) when { false };";
     const char *links =
         "[{\"templateId\":\"policy0\",\"newId\":\"mine\",\"values\":{\"?principal\":"
-        "{\"type\":\"User\",\"id\":\"alice\"},\"?resource\":\"Folder::\\\"f\\\"\"}},"
+        "{\"type\":\"User\",\"id\":\"alice\"},\"?resource\":{\"type\":\"Folder\",\"id\":\"f\"}}},"
         "{\"templateId\":\"policy1\",\"newId\":\"nowrite\",\"values\":{\"?principal\":"
         "{\"__entity\":{\"type\":\"Group\",\"id\":\"eng\"}}}}]";
     decide(got, sizeof got, w, pol, links, ALICE, READ, DOC, NULL);
@@ -184,13 +184,22 @@ static void policy_authorizer_links(void **state)
          "{\"type\":\"User\",\"id\":\"a\"}}}]",
          "link #0"},
         {"[{\"templateId\":\"policy0\",\"newId\":\"x\",\"values\":{\"?principal\":"
-         "{\"type\":\"User\",\"id\":\"a\"},\"?resource\":\"D::\\\"d\\\"\",\"?other\":1}}]",
+         "{\"type\":\"User\",\"id\":\"a\"},\"?resource\":{\"type\":\"D\",\"id\":\"d\"},\"?other\":"
+         "1}}]",
          "unknown slot"},
         {"[{\"templateId\":\"policy1\",\"newId\":\"policy2\",\"values\":{\"?principal\":"
          "\"G::\\\"g\\\"\"}}]",
          "link #0"},
         {"[{\"templateId\":\"policy1\",\"newId\":\"y\",\"values\":{\"?principal\":\"bad\"}}]",
          "link #0"},
+        /* cedar-wasm's format exactly: no Type::"id" text, no unknown fields, values required */
+        {"[{\"templateId\":\"policy1\",\"newId\":\"y\",\"values\":{\"?principal\":"
+         "\"Group::\\\"g\\\"\"}}]",
+         "entity reference"},
+        {"[{\"templateId\":\"policy1\",\"newId\":\"y\",\"values\":{\"?principal\":"
+         "{\"type\":\"G\",\"id\":\"g\"}},\"extra\":1}]",
+         "unknown field \"extra\""},
+        {"[{\"templateId\":\"policy1\",\"newId\":\"y\"}]", "\"values\" must be an object"},
         {"[", "l.json:1:"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
