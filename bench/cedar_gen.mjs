@@ -102,11 +102,17 @@ forbid(principal, action == Action::"delete", resource is Doc) when { resource.l
 forbid(principal is User, action, resource) when { principal.level < 2 && context.purpose == "debugging" };
 `;
 
+// Returns the policy text and the (user, doc) pairs the policies name, so that requests can
+// aim at them: with random pairs alone a pinned policy would almost never apply.
 function scopedPolicies(r, n) {
     const out = [];
+    const targets = [];
     for (let i = 0; i < n; i++) {
-        const user = `User::"user${r.int(0, 499)}"`;
-        const doc = `Doc::"doc${r.int(0, 399)}"`;
+        const u = r.int(0, 499);
+        const d = r.int(0, 399);
+        targets.push([u, d]);
+        const user = `User::"user${u}"`;
+        const doc = `Doc::"doc${d}"`;
         const act = `Action::"${r.pick(ACTIONS)}"`;
         out.push(r.pick([
             () => `permit(principal == ${user}, action == ${act}, resource == ${doc}) when { context.purpose != "debugging" };`,
@@ -116,17 +122,19 @@ function scopedPolicies(r, n) {
             () => `permit(principal is User, action == ${act}, resource == ${doc}) when { principal.level > resource.minLevel };`,
         ])());
     }
-    return out.join('\n') + '\n';
+    return { text: out.join('\n') + '\n', targets };
 }
 
-function requests(r, n) {
+function requests(r, n, targets) {
     const lines = [];
     for (let i = 0; i < n; i++) {
         const us = r.f() < 0.8;
+        // Half of the requests name a principal and a document that some pinned policy names.
+        const [u, d] = targets.length && r.f() < 0.5 ? r.pick(targets) : [r.int(0, 499), r.int(0, 399)];
         lines.push(JSON.stringify({
-            principal: { type: 'User', id: `user${r.int(0, 499)}` },
+            principal: { type: 'User', id: `user${u}` },
             action: { type: 'Action', id: r.pick(ACTIONS) },
-            resource: { type: 'Doc', id: `doc${r.int(0, 399)}` },
+            resource: { type: 'Doc', id: `doc${d}` },
             context: {
                 sourceIp: { __extn: { fn: 'ip', arg: us ? `10.20.${r.int(0, 255)}.${r.int(1, 254)}` : `10.50.0.${r.int(1, 254)}` } },
                 network: { country: us ? 'US' : 'SG', site: us ? 'austin-dc' : 'sg-office', custodian: us },
@@ -149,9 +157,9 @@ function main() {
     writeFileSync(join(a.out, 'entities.json'), JSON.stringify(ents) + '\n');
     const np = Number(a.policies);
     if (np < 20) throw new Error('--policies must be at least 20 (the base set)');
-    const text = BASE + scopedPolicies(rng(seed + 1), np - 20);
-    writeFileSync(join(a.out, 'policies.cedar'), text);
-    const rq = requests(rng(seed + 2), Number(a.requests));
+    const scoped = scopedPolicies(rng(seed + 1), np - 20);
+    writeFileSync(join(a.out, 'policies.cedar'), BASE + scoped.text);
+    const rq = requests(rng(seed + 2), Number(a.requests), scoped.targets);
     writeFileSync(join(a.out, 'requests.jsonl'), rq);
     writeFileSync(join(a.out, 'one.jsonl'), rq.split('\n')[0] + '\n');
 }

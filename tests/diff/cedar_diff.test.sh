@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Differential test: `warden authorize` against the official Cedar (cedar-wasm 4.13.0) on the
-# hand-written cases, the regression cases, the inputs both must refuse, and at least 10,000
+# hand-written cases, the regression cases, the inputs both must refuse, at least 10,000
 # random requests (a fixed seed set plus one seed chosen per run; set CEDAR_DIFF_SEED to replay
-# a run). Any disagreement fails the test and leaves its case directory under
+# a run) and one large policy set for the scope index. Any disagreement fails the test and leaves its case directory under
 # $WARDEN_BUILD_DIR/cedar-diff-failures/ for reproduction.
 set -euo pipefail
 
@@ -37,6 +37,13 @@ for s in $FIXED_SEEDS; do
     node "$here/gen.mjs" --seed "$s" --cases 20 --requests "$REQUESTS_PER_CASE" \
         --out "$work/gen" >> "$work/dirs"
 done
+
+# One large set, so that warden's scope index is compared too: the bench's 1,000-entity
+# directory with 3,000 policies, most pinned to one principal or resource, and requests
+# aimed at them.
+node "$src/bench/cedar_gen.mjs" --out "$work/gen/scale_s$seed" --policies 3000 --requests 120 \
+    --seed "$seed"
+echo "$work/gen/scale_s$seed" >> "$work/dirs"
 
 good=()
 for d in "$here"/cases/*/ "$here"/regressions/*/; do
