@@ -2,8 +2,8 @@
 # Differential test: `warden authorize` against the official Cedar (cedar-wasm 4.13.0) on the
 # hand-written cases, the regression cases, the inputs both must refuse, at least 10,000
 # random requests (a fixed seed set plus one seed chosen per run; set CEDAR_DIFF_SEED to replay
-# a run) and one large policy set for the scope index. Any disagreement fails the test and leaves its case directory under
-# $WARDEN_BUILD_DIR/cedar-diff-failures/ for reproduction.
+# a run) and one large policy set for the scope index. Any disagreement fails the test and
+# leaves its case directory under $WARDEN_BUILD_DIR/cedar-diff-failures/ for reproduction.
 set -euo pipefail
 
 src=${WARDEN_SOURCE_DIR:?WARDEN_SOURCE_DIR must be set}
