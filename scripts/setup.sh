@@ -9,8 +9,8 @@ bash scripts/build.sh build
 ex=examples/texas
 echo "== warden authorize on $ex (table) =="
 build/warden authorize --policies $ex/policies.cedar --entities $ex/entities.json \
-  --requests $ex/requests.jsonl --format table
+  --links $ex/links.json --requests $ex/requests.jsonl --format table
 echo
 echo "== the same decisions as JSON lines =="
 build/warden authorize --policies $ex/policies.cedar --entities $ex/entities.json \
-  --requests $ex/requests.jsonl
+  --links $ex/links.json --requests $ex/requests.jsonl
