@@ -7,6 +7,7 @@
 /* Filled as components land; a command is listed only once it works. */
 static const cli_command COMMANDS[] = {
     {"authorize", "decide Cedar authorization requests", cmd_authorize, cmd_authorize_usage},
+    {"log", "transparency log: init, append, verify, prove, serve", cmd_log, cmd_log_usage},
     {NULL, NULL, NULL, NULL},
 };
 
