@@ -1,0 +1,412 @@
+/* Tests for src/keyd/access.c and keyd.c: the core access path, without sockets, on a real
+ * LMDB store, key file and transparency log in a temporary directory. Each answer's log
+ * index is checked against the entry actually in the log, and the log is verified. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "keyd/protocol.h"
+#include "warden/crypto.h"
+#include "warden/keyd.h"
+#include "warden/tlog.h"
+
+typedef struct env {
+    char dir[256];
+    char cfg[300];
+    warden_keyd *k;
+} env;
+
+static void copy_file(const char *from, const char *to)
+{
+    warden_buf b;
+    warden_err e;
+    warden_buf_init(&b);
+    if (warden_file_read(&b, from, 1 << 20, &e) != 0)
+        fail_msg("read %s: %s", from, e.msg);
+    if (warden_file_write_atomic(to, b.p, b.len, 0600, &e) != 0)
+        fail_msg("write %s: %s", to, e.msg);
+    warden_buf_fini(&b);
+}
+
+static void path(char *out, size_t cap, const env *x, const char *name)
+{
+    snprintf(out, cap, "%s/%s", x->dir, name);
+}
+
+static int setup(void **state)
+{
+    env *x = calloc(1, sizeof *x);
+    warden_err e;
+    char p[512], v[512];
+    const char *src = getenv("WARDEN_SOURCE_DIR");
+    snprintf(x->dir, sizeof x->dir, "/tmp/keyd_access_XXXXXX");
+    if (src == NULL || mkdtemp(x->dir) == NULL)
+        return -1;
+    const char *files[] = {"policies.cedar", "entities.json", "messages.schema.json"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(v, sizeof v, "%s/tests/vectors/keyd/%s", src, files[i]);
+        path(p, sizeof p, x, files[i]);
+        copy_file(v, p);
+    }
+    path(p, sizeof p, x, "kek.key");
+    if (warden_kek_keyfile_create(p, "texas", &e) != 0)
+        fail_msg("kek: %s", e.msg);
+    path(p, sizeof p, x, "log.key");
+    if (warden_tlog_key_generate(p, "warden-test", NULL, &e) != 0)
+        fail_msg("log key: %s", e.msg);
+    const char *cfg = "{\"region\":\"texas\",\"jurisdictions\":[\"US\"],\"data_dir\":\"data\","
+                      "\"keys\":{\"provider\":\"keyfile\",\"path\":\"kek.key\"},"
+                      "\"policies\":\"policies.cedar\",\"entities\":\"entities.json\","
+                      "\"schemas\":[\"messages.schema.json\"],"
+                      "\"log\":{\"dir\":\"log\",\"key\":\"log.key\",\"origin\":\"test/texas\"},"
+                      "\"socket\":\"keyd.sock\",\"peer_uids\":[0]}";
+    path(x->cfg, sizeof x->cfg, x, "keyd.json");
+    if (warden_file_write_atomic(x->cfg, cfg, strlen(cfg), 0600, &e) != 0)
+        return -1;
+    if (warden_keyd_open(&x->k, x->cfg, &e) != 0)
+        fail_msg("open: %s", e.msg);
+    *state = x;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    env *x = *state;
+    char cmd[400];
+    warden_keyd_free(x->k);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", x->dir);
+    if (system(cmd) != 0)
+        return -1;
+    free(x);
+    return 0;
+}
+
+static const warden_keyd_peer PEER = {0, 1};
+
+/* Sends one request (JSON text) through the real decoder and the core. */
+static int call(json_t **ans, env *x, uint16_t type, const char *json, warden_err *e)
+{
+    json_t *body = NULL;
+    int rc = keyd_request_decode(&body, type, (const uint8_t *)json, json ? strlen(json) : 0, e);
+    if (rc != 0)
+        fail_msg("decode %s: %s", json ? json : "(empty)", e->msg);
+    rc = warden_keyd_handle(ans, x->k, type, body, &PEER, e);
+    json_decref(body);
+    return rc;
+}
+
+static json_t *ok(env *x, uint16_t type, const char *json)
+{
+    warden_err e;
+    json_t *a = NULL;
+    if (call(&a, x, type, json, &e) != 0)
+        fail_msg("%s: %s", json ? json : "(empty)", e.msg);
+    return a;
+}
+
+#define CTX(loc, purpose) "\"context\":{\"source_ip\":\"10.1.2.3\",\"location\":\"" loc "\",\"purpose\":\"" purpose "\"}"
+
+static json_t *log_entry(env *x, uint64_t index)
+{
+    warden_err e;
+    warden_tlog_source *s = NULL;
+    warden_tlog_checkpoint cp;
+    warden_buf b;
+    warden_buf_init(&b);
+    char p[512];
+    path(p, sizeof p, x, "log");
+    assert_int_equal(warden_tlog_source_dir_new(&s, p, &e), 0);
+    assert_int_equal(warden_tlog_source_checkpoint(&cp, s, NULL, &e), 0);
+    if (warden_tlog_source_entry(&b, s, cp.size, index, &e) != 0)
+        fail_msg("entry %llu: %s", (unsigned long long)index, e.msg);
+    json_t *j = json_loadb((const char *)b.p, b.len, 0, NULL);
+    assert_non_null(j);
+    warden_buf_fini(&b);
+    warden_tlog_source_free(s);
+    return j;
+}
+
+static void register_us(env *x)
+{
+    json_t *a = ok(x, KEYD_MSG_REGISTER,
+                   "{\"request_id\":\"r0\",\"principal\":\"Employee::\\\"alice\\\"\",\"user\":\"u1\","
+                   "\"jurisdiction\":\"US\"," CTX("US", "signup") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
+    json_decref(a);
+}
+
+#define DOC "{\"title\":\"hi\",\"body\":\"secret\",\"author\":{\"name\":\"U\",\"phone\":\"555\"}}"
+
+static void write_doc(env *x)
+{
+    json_t *a = ok(x, KEYD_MSG_ACCESS,
+                   "{\"request_id\":\"w1\",\"principal\":\"Employee::\\\"alice\\\"\","
+                   "\"action\":\"write\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+                   "\"document\":" DOC "," CTX("US", "support") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
+    assert_int_equal(json_integer_value(json_object_get(a, "version")), 1);
+    json_decref(a);
+}
+
+static void keyd_access_residency(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    register_us(x);
+    /* SG is neither in the region's list nor allowed by the store policy: refused, logged */
+    json_t *a = ok(x, KEYD_MSG_REGISTER,
+                   "{\"request_id\":\"r1\",\"principal\":\"Employee::\\\"alice\\\"\",\"user\":\"u2\","
+                   "\"jurisdiction\":\"SG\"," CTX("US", "signup") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
+    json_t *en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
+    assert_string_equal(json_string_value(json_object_get(en, "request_id")), "r1");
+    assert_string_equal(json_string_value(json_object_get(en, "decision")), "deny");
+    assert_string_equal(json_string_value(json_object_get(en, "action")), "store");
+    json_decref(en);
+    json_decref(a);
+    /* u2 was not created */
+    assert_int_equal(call(&a, x, KEYD_MSG_ACCESS,
+                          "{\"request_id\":\"x\",\"principal\":\"Employee::\\\"alice\\\"\","
+                          "\"action\":\"read\",\"user\":\"u2\",\"collection\":\"messages\","
+                          "\"id\":\"m1\"," CTX("US", "support") "}",
+                          &e),
+                     WARDEN_ENOTFOUND);
+}
+
+static void keyd_access_read_per_class(void **state)
+{
+    env *x = *state;
+    register_us(x);
+    write_doc(x);
+    /* alice: everything */
+    json_t *a = ok(x, KEYD_MSG_ACCESS,
+                   "{\"request_id\":\"q1\",\"principal\":\"Employee::\\\"alice\\\"\","
+                   "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+                   CTX("US", "support") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
+    json_t *want = json_loads(DOC, 0, NULL);
+    assert_true(json_equal(json_object_get(a, "document"), want));
+    assert_int_equal(json_array_size(json_object_get(a, "withheld")), 0);
+    json_decref(a);
+    /* bob from SG: excepted only, the answer lists what was withheld */
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q2\",\"principal\":\"Employee::\\\"bob\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+           CTX("SG", "moderation") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "partial");
+    json_t *exc = json_loads("{\"title\":\"hi\",\"author\":{\"name\":\"U\"}}", 0, NULL);
+    json_t *wh = json_loads("[\"/author/phone\",\"/body\"]", 0, NULL);
+    assert_true(json_equal(json_object_get(a, "document"), exc));
+    assert_true(json_equal(json_object_get(a, "withheld"), wh));
+    json_t *en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
+    assert_string_equal(json_string_value(json_object_get(en, "decision")), "partial");
+    assert_string_equal(json_string_value(json_object_get(en, "request_id")), "q2");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(en, "redacted"), 0)),
+                        "protected");
+    assert_string_equal(json_string_value(json_object_get(en, "policy_set")),
+                        json_string_value(json_object_get(a, "policy_set")));
+    assert_string_equal(json_string_value(json_object_get(en, "source")), "10.1.2.3");
+    json_decref(en);
+    json_decref(a);
+    /* ads purpose: forbid wins, nothing released, still logged */
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q3\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+           CTX("US", "ads") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
+    assert_null(json_object_get(a, "document"));
+    en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
+    assert_string_equal(json_string_value(json_object_get(en, "decision")), "deny");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(en, "policies"), 0)),
+                        "policy3");
+    json_decref(en);
+    json_decref(a);
+    /* mallory writes: denied, logged, record unchanged */
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"w2\",\"principal\":\"Employee::\\\"mallory\\\"\","
+           "\"action\":\"write\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+           "\"document\":{\"title\":\"pwned\"}," CTX("CN", "support") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
+    json_decref(a);
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q4\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+           CTX("US", "support") "}");
+    assert_true(json_equal(json_object_get(a, "document"), want));
+    assert_int_equal(json_integer_value(json_object_get(a, "version")), 1);
+    json_decref(a);
+    json_decref(want);
+    json_decref(exc);
+    json_decref(wh);
+}
+
+static void keyd_access_export_delete(void **state)
+{
+    env *x = *state;
+    register_us(x);
+    write_doc(x);
+    json_t *a = ok(x, KEYD_MSG_ACCESS,
+                   "{\"request_id\":\"e1\",\"principal\":\"Employee::\\\"bob\\\"\","
+                   "\"action\":\"export\",\"user\":\"u1\"," CTX("SG", "moderation") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "partial");
+    json_t *recs = json_object_get(a, "records");
+    assert_int_equal(json_array_size(recs), 1);
+    assert_null(json_object_get(json_object_get(json_array_get(recs, 0), "document"), "body"));
+    json_decref(a);
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"d1\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"delete\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+           CTX("US", "support") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "outcome")), "ok");
+    json_decref(a);
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q5\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+           CTX("US", "support") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "outcome")), "not_found");
+    json_decref(a);
+}
+
+static void keyd_access_shred(void **state)
+{
+    env *x = *state;
+    register_us(x);
+    write_doc(x);
+    json_t *a = ok(x, KEYD_MSG_SHRED, "{\"request_id\":\"s1\",\"user\":\"u1\"}");
+    json_t *en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
+    assert_string_equal(json_string_value(json_object_get(en, "type")), "shred");
+    assert_string_equal(json_string_value(json_object_get(en, "principal")), "uid:0");
+    json_decref(en);
+    json_decref(a);
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q6\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+           CTX("US", "support") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
+    assert_string_equal(json_string_value(json_object_get(a, "outcome")), "key_destroyed");
+    assert_null(json_object_get(a, "document"));
+    json_decref(a);
+}
+
+static void keyd_access_reload(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    char p[512], v[512], before[72], after[72];
+    register_us(x);
+    write_doc(x);
+    warden_keyd_policy_hash(before, x->k);
+    snprintf(v, sizeof v, "%s/tests/vectors/keyd/policies_reload.cedar",
+             getenv("WARDEN_SOURCE_DIR"));
+    path(p, sizeof p, x, "policies.cedar");
+    copy_file(v, p);
+    json_t *a = ok(x, KEYD_MSG_RELOAD, NULL);
+    warden_keyd_policy_hash(after, x->k);
+    assert_string_not_equal(before, after);
+    assert_string_equal(json_string_value(json_object_get(a, "policy_set")), after);
+    json_t *en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
+    assert_string_equal(json_string_value(json_object_get(en, "type")), "reload");
+    assert_string_equal(json_string_value(json_object_get(en, "policy_set")), after);
+    json_decref(en);
+    json_decref(a);
+    /* the archived bundle is there under its hash */
+    struct stat st;
+    snprintf(p, sizeof p, "%s/log.policysets/%s.json", x->dir, after + 7);
+    assert_int_equal(stat(p, &st), 0);
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q7\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+           CTX("US", "support") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
+    assert_string_equal(json_string_value(json_object_get(a, "policy_set")), after);
+    json_decref(a);
+    /* a broken policy file is refused and the old set stays */
+    path(p, sizeof p, x, "policies.cedar");
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("permit (principal,", f);
+    fclose(f);
+    uint64_t idx;
+    assert_int_equal(warden_keyd_reload(&idx, x->k, &e), WARDEN_EPARSE);
+    warden_keyd_policy_hash(before, x->k);
+    assert_string_equal(before, after);
+}
+
+/* The log cannot be written: the access is refused with WARDEN_EIO and nothing is
+ * released, and so is every later one. */
+static void keyd_access_fails_closed(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    char p[512], q[512];
+    register_us(x);
+    write_doc(x);
+    path(p, sizeof p, x, "log/tile/entries");
+    path(q, sizeof q, x, "log/tile/entries.moved");
+    assert_int_equal(rename(p, q), 0);
+    assert_int_equal(warden_file_write_atomic(p, "x", 1, 0600, &e), 0);
+    json_t *a = (json_t *)1;
+    const char *rd = "{\"request_id\":\"q8\",\"principal\":\"Employee::\\\"alice\\\"\","
+                     "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
+                     CTX("US", "support") "}";
+    assert_int_equal(call(&a, x, KEYD_MSG_ACCESS, rd, &e), WARDEN_EIO);
+    assert_null(a);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(rename(q, p), 0);
+    assert_int_equal(call(&a, x, KEYD_MSG_ACCESS, rd, &e), WARDEN_EIO);
+    assert_null(a);
+}
+
+/* After a run of requests the whole log verifies with the signer's public key. */
+static void keyd_access_log_verifies(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    register_us(x);
+    write_doc(x);
+    warden_keyd_free(x->k);
+    x->k = NULL;
+    char p[512];
+    warden_tlog_signer *s = NULL;
+    warden_tlog_verifier *v = NULL;
+    warden_tlog_source *src = NULL;
+    warden_buf vk;
+    warden_buf_init(&vk);
+    path(p, sizeof p, x, "log.key");
+    assert_int_equal(warden_tlog_signer_load(&s, p, &e), 0);
+    assert_int_equal(warden_tlog_signer_vkey(&vk, s, &e), 0);
+    assert_int_equal(warden_tlog_verifier_new(&v, (const char *)vk.p, vk.len, &e), 0);
+    path(p, sizeof p, x, "log");
+    assert_int_equal(warden_tlog_source_dir_new(&src, p, &e), 0);
+    warden_tlog_checkpoint cp;
+    if (warden_tlog_verify(&cp, src, v, &e) != 0)
+        fail_msg("verify: %s", e.msg);
+    assert_int_equal(cp.size, 3); /* start, register, write */
+    warden_tlog_source_free(src);
+    warden_tlog_verifier_free(v);
+    warden_tlog_signer_free(s);
+    warden_buf_fini(&vk);
+    /* reopening continues the same log */
+    assert_int_equal(warden_keyd_open(&x->k, x->cfg, &e), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(keyd_access_residency, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_read_per_class, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_export_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_shred, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_reload, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_fails_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_log_verifies, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
