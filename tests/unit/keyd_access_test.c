@@ -14,6 +14,7 @@
 
 #include "keyd/protocol.h"
 #include "warden/crypto.h"
+#include "warden/store.h"
 #include "warden/keyd.h"
 #include "warden/tlog.h"
 
@@ -397,6 +398,130 @@ static void keyd_access_log_verifies(void **state)
     assert_int_equal(warden_keyd_open(&x->k, x->cfg, &e), 0);
 }
 
+/* Replaces the store under a closed keyd, then reopens it. */
+static warden_store *store_open(env *x)
+{
+    warden_err e;
+    warden_store *st = NULL;
+    char p[512];
+    warden_keyd_free(x->k);
+    x->k = NULL;
+    path(p, sizeof p, x, "data");
+    warden_store_lmdb_config c = {.dir = p};
+    if (warden_store_lmdb_open(&st, &c, &e) != 0)
+        fail_msg("store: %s", e.msg);
+    return st;
+}
+
+static void reopen(env *x, warden_store *st)
+{
+    warden_err e;
+    warden_store_free(st);
+    if (warden_keyd_open(&x->k, x->cfg, &e) != 0)
+        fail_msg("reopen: %s", e.msg);
+}
+
+static int read_rec(json_t **a, env *x, const char *user, const char *id, warden_err *e)
+{
+    char req[512];
+    snprintf(req, sizeof req,
+             "{\"request_id\":\"t\",\"principal\":\"Employee::\\\"alice\\\"\","
+             "\"action\":\"read\",\"user\":\"%s\",\"collection\":\"messages\",\"id\":\"%s\","
+             CTX("US", "support") "}",
+             user, id);
+    return call(a, x, KEYD_MSG_ACCESS, req, e);
+}
+
+/* A ciphertext copied to another id, user or version does not decrypt: the read is an
+ * error (after its decision was logged), never someone else's plaintext. */
+static void keyd_access_tamper_record(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    json_t *a = NULL;
+    register_us(x);
+    write_doc(x);
+    a = ok(x, KEYD_MSG_REGISTER,
+           "{\"request_id\":\"r9\",\"principal\":\"Employee::\\\"alice\\\"\",\"user\":\"u3\","
+           "\"jurisdiction\":\"US\"," CTX("US", "signup") "}");
+    json_decref(a);
+    /* u3 needs a DEK of its own: one write */
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"w3\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"write\",\"user\":\"u3\",\"collection\":\"messages\",\"id\":\"x\","
+           "\"document\":{}," CTX("US", "support") "}");
+    json_decref(a);
+    warden_store *st = store_open(x);
+    warden_store_record r;
+    warden_store_record_init(&r);
+    assert_int_equal(warden_store_record_get(st, &r, "u1", "messages", "m1", &e), 0);
+    /* another id of the same user, same version */
+    assert_int_equal(warden_store_record_put(st, "u1", "messages", "m2", 1, r.blob.p, r.blob.len,
+                                             &e), 0);
+    /* another user (with a DEK of its own) */
+    assert_int_equal(warden_store_record_put(st, "u3", "messages", "m1", 1, r.blob.p, r.blob.len,
+                                             &e), 0);
+    /* a replay as a newer version of the same record */
+    assert_int_equal(warden_store_record_put(st, "u1", "messages", "m1", 2, r.blob.p, r.blob.len,
+                                             &e), 0);
+    warden_store_record_fini(&r);
+    reopen(x, st);
+    assert_int_equal(read_rec(&a, x, "u1", "m2", &e), WARDEN_EVERIFY);
+    assert_null(a);
+    assert_int_equal(read_rec(&a, x, "u3", "m1", &e), WARDEN_EVERIFY);
+    assert_int_equal(read_rec(&a, x, "u1", "m1", &e), WARDEN_EVERIFY);
+}
+
+/* A wrapped DEK from another region's KEK, or another user's, does not unwrap. */
+static void keyd_access_tamper_dek(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    json_t *a = NULL;
+    char p[512];
+    register_us(x);
+    write_doc(x);
+    warden_store *st = store_open(x);
+    /* virginia's KEK wraps a DEK for u4; texas must refuse it */
+    warden_kek *other = NULL;
+    warden_dek *dek = NULL;
+    warden_buf blob;
+    warden_buf_init(&blob);
+    path(p, sizeof p, x, "virginia.key");
+    assert_int_equal(warden_kek_keyfile_create(p, "virginia", &e), 0);
+    assert_int_equal(warden_kek_keyfile_open(&other, p, "virginia", &e), 0);
+    assert_int_equal(warden_dek_new(&dek, &e), 0);
+    assert_int_equal(warden_kek_wrap(&blob, other, dek, "u4", &e), 0);
+    warden_store_dek sd = {blob.p, blob.len, warden_kek_id(other), 1};
+    assert_int_equal(warden_store_user_register(st, "u4", "US", 1, &sd, &e), 0);
+    /* u1's own wrapped DEK given to u5 */
+    warden_store_user u;
+    warden_store_user_init(&u);
+    assert_int_equal(warden_store_user_get(st, &u, "u1", &e), 0);
+    warden_store_dek sd1 = {u.wrapped.p, u.wrapped.len, u.kek_id, u.kek_version};
+    assert_int_equal(warden_store_user_register(st, "u5", "US", 1, &sd1, &e), 0);
+    warden_store_record r;
+    warden_store_record_init(&r);
+    assert_int_equal(warden_store_record_get(st, &r, "u1", "messages", "m1", &e), 0);
+    assert_int_equal(warden_store_record_put(st, "u4", "messages", "m1", 1, r.blob.p, r.blob.len,
+                                             &e), 0);
+    assert_int_equal(warden_store_record_put(st, "u5", "messages", "m1", 1, r.blob.p, r.blob.len,
+                                             &e), 0);
+    warden_store_record_fini(&r);
+    warden_store_user_fini(&u);
+    warden_buf_fini(&blob);
+    warden_dek_free(dek);
+    warden_kek_free(other);
+    reopen(x, st);
+    assert_int_equal(read_rec(&a, x, "u4", "m1", &e), WARDEN_EVERIFY);
+    assert_int_equal(read_rec(&a, x, "u5", "m1", &e), WARDEN_EVERIFY);
+    /* the genuine record still reads */
+    assert_int_equal(read_rec(&a, x, "u1", "m1", &e), 0);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(a, "document"), "body")),
+                        "secret");
+    json_decref(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -407,6 +532,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(keyd_access_reload, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_fails_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_log_verifies, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_tamper_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_tamper_dek, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
