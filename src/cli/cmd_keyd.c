@@ -38,14 +38,13 @@ void cmd_keys_usage(FILE *out)
 
 void cmd_access_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: warden access --socket PATH --principal 'Type::\"id\"' --action ACTION\n"
-            "                     --user USER [--collection C --id ID] [--document JSON]\n"
-            "                     [--jurisdiction J] --purpose P --source-ip IP\n"
-            "                     [--location L] [--request-id R]\n\n"
-            "Sends one request to keyd and prints its JSON answer on stdout and the log\n"
-            "index of its audit entry on stderr. ACTION is read, write, delete, export or\n"
-            "register (with --jurisdiction). Exit status 0 allowed, 3 denied, 1 error.\n");
+    fprintf(out, "usage: warden access --socket PATH --principal 'Type::\"id\"' --action ACTION\n"
+                 "                     --user USER [--collection C --id ID] [--document JSON]\n"
+                 "                     [--jurisdiction J] --purpose P --source-ip IP\n"
+                 "                     [--location L] [--request-id R]\n\n"
+                 "Sends one request to keyd and prints its JSON answer on stdout and the log\n"
+                 "index of its audit entry on stderr. ACTION is read, write, delete, export or\n"
+                 "register (with --jurisdiction). Exit status 0 allowed, 3 denied, 1 error.\n");
 }
 
 static volatile sig_atomic_t g_stop, g_reload;
@@ -126,8 +125,7 @@ int cmd_keyd(int argc, char **argv)
             cmd_keyd_usage(stderr);
             return 2;
         }
-        return call(v[1], strcmp(argv[1], "reload") == 0 ? KEYD_MSG_RELOAD : KEYD_MSG_STATUS,
-                    NULL);
+        return call(v[1], strcmp(argv[1], "reload") == 0 ? KEYD_MSG_RELOAD : KEYD_MSG_STATUS, NULL);
     }
     if (opts(v, N, argc, argv, 1, "keyd") != 0 || v[0] == NULL) {
         cmd_keyd_usage(stderr);
@@ -197,9 +195,9 @@ int cmd_keys(int argc, char **argv)
 int cmd_access(int argc, char **argv)
 {
     enum { SOCK, PRIN, ACT, USER, COLL, ID, DOC, JUR, PURP, IP, LOC, RID, NOPT };
-    static const char *const N[] = {"socket",   "principal",  "action",   "user",
-                                    "collection", "id",       "document", "jurisdiction",
-                                    "purpose",  "source-ip",  "location", "request-id", NULL};
+    static const char *const N[] = {
+        "socket",       "principal", "action",    "user",     "collection", "id", "document",
+        "jurisdiction", "purpose",   "source-ip", "location", "request-id", NULL};
     const char *v[NOPT] = {0};
     if (opts(v, N, argc, argv, 1, "access") != 0 || v[SOCK] == NULL || v[PRIN] == NULL ||
         v[ACT] == NULL || v[USER] == NULL || v[PURP] == NULL || v[IP] == NULL) {
@@ -222,8 +220,7 @@ int cmd_access(int argc, char **argv)
     int bad = 0;
     if (strcmp(v[ACT], "register") == 0) {
         type = KEYD_MSG_REGISTER;
-        bad = v[JUR] == NULL ||
-              json_object_set_new(body, "jurisdiction", json_string(v[JUR])) != 0;
+        bad = v[JUR] == NULL || json_object_set_new(body, "jurisdiction", json_string(v[JUR])) != 0;
     } else {
         bad = json_object_set_new(body, "action", json_string(v[ACT])) != 0;
         if (v[COLL] != NULL)

@@ -67,7 +67,8 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
     v->policies = json_array();
     v->errors = json_array();
     if (c == NULL || v->policies == NULL || v->errors == NULL ||
-        (data_class != NULL && json_object_set_new(c, "data_class", json_string(data_class)) != 0)) {
+        (data_class != NULL &&
+         json_object_set_new(c, "data_class", json_string(data_class)) != 0)) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
@@ -185,8 +186,8 @@ static json_t *answer_new(const char *decision, uint64_t index, const keyd_pset 
                           const char *request_id)
 {
     return json_pack("{s:s, s:I, s:s, s:s, s:s}", "decision", decision, "log_index",
-                     (json_int_t)index, "policy_set", p->hash, "request_id", request_id,
-                     "outcome", "ok");
+                     (json_int_t)index, "policy_set", p->hash, "request_id", request_id, "outcome",
+                     "ok");
 }
 
 static int set_outcome(json_t *answer, const char *outcome)
@@ -263,12 +264,12 @@ static int open_record(json_t *dst, warden_keyd *k, const warden_dek *dek, const
     json_error_t jerr;
     doc = json_loadb((const char *)pt.p, pt.len, JSON_REJECT_DUPLICATES, &jerr);
     if (doc == NULL) {
-        rc = warden_err_set(err, WARDEN_ECORRUPT, "record %s/%s: plaintext is not JSON",
-                            collection, id);
+        rc = warden_err_set(err, WARDEN_ECORRUPT, "record %s/%s: plaintext is not JSON", collection,
+                            id);
         goto out;
     }
-    if ((rc = keyd_redact(&shown, &withheld, k->schemas, k->n_schemas, collection, doc,
-                          v[0].allow, v[1].allow, err)) != 0)
+    if ((rc = keyd_redact(&shown, &withheld, k->schemas, k->n_schemas, collection, doc, v[0].allow,
+                          v[1].allow, err)) != 0)
         goto out;
     if (json_object_set_new(dst, "document", shown) != 0 ||
         json_object_set_new(dst, "withheld", withheld) != 0 ||
@@ -282,8 +283,7 @@ out:
 }
 
 /* After the log: performs an allowed write, delete, read or export; sets the outcome. */
-static int perform(json_t *answer, warden_keyd *k, const areq *r, const verdict *v,
-                   warden_err *err)
+static int perform(json_t *answer, warden_keyd *k, const areq *r, const verdict *v, warden_err *err)
 {
     warden_dek *dek = NULL;
     const char *outcome = NULL;
@@ -317,13 +317,13 @@ static int perform(json_t *answer, warden_keyd *k, const areq *r, const verdict 
         for (int attempt = 0; attempt < 16; attempt++) {
             uint64_t ver;
             bool live;
-            if ((rc = warden_store_record_head(k->store, &ver, &live, r->user, r->collection,
-                                               r->id, err)) != 0)
+            if ((rc = warden_store_record_head(k->store, &ver, &live, r->user, r->collection, r->id,
+                                               err)) != 0)
                 goto out;
             warden_record_ref ref = {k->cfg.region, r->user, r->collection, r->id, ver + 1};
             blob.len = 0;
-            if ((rc = warden_envelope_encrypt(&blob, dek, &ref, (const uint8_t *)text,
-                                              strlen(text), err)) != 0)
+            if ((rc = warden_envelope_encrypt(&blob, dek, &ref, (const uint8_t *)text, strlen(text),
+                                              err)) != 0)
                 goto out;
             rc = warden_store_record_put(k->store, r->user, r->collection, r->id, ver + 1, blob.p,
                                          blob.len, err);
@@ -349,8 +349,8 @@ static int perform(json_t *answer, warden_keyd *k, const areq *r, const verdict 
             goto out;
         }
         if (rc == 0)
-            rc = open_record(answer, k, dek, r->user, r->collection, r->id, rec.version,
-                             &rec.blob, v, err);
+            rc = open_record(answer, k, dek, r->user, r->collection, r->id, rec.version, &rec.blob,
+                             v, err);
         goto out;
     }
     /* export: every live record, page by page, each redacted like a read */
@@ -375,8 +375,8 @@ static int perform(json_t *answer, warden_keyd *k, const areq *r, const verdict 
                 rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
                 goto out;
             }
-            if ((rc = open_record(one, k, dek, r->user, e->collection, e->id, e->version,
-                                  &e->blob, v, err)) != 0)
+            if ((rc = open_record(one, k, dek, r->user, e->collection, e->id, e->version, &e->blob,
+                                  v, err)) != 0)
                 goto out;
         }
         if (!page.more || page.n == 0)
@@ -492,8 +492,7 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = decide(&v, k, p, r.principal, "store", "Region", k->cfg.region, ctx, NULL, err)) !=
-        0)
+    if ((rc = decide(&v, k, p, r.principal, "store", "Region", k->cfg.region, ctx, NULL, err)) != 0)
         goto out;
     if (!listed) {
         v.allow = false;
@@ -532,8 +531,8 @@ out:
     return rc;
 }
 
-int keyd_do_shred(json_t **answer, warden_keyd *k, const json_t *body,
-                  const warden_keyd_peer *peer, warden_err *err)
+int keyd_do_shred(json_t **answer, warden_keyd *k, const json_t *body, const warden_keyd_peer *peer,
+                  warden_err *err)
 {
     char t[32], who[48];
     keyd_audit_time(t);
@@ -543,11 +542,11 @@ int keyd_do_shred(json_t **answer, warden_keyd *k, const json_t *body,
     json_t *ans = NULL;
     uint64_t index;
     /* The operator's socket access (peer uid) is the authorization; the log records who. */
-    json_t *e = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "v", 1,
-                          "type", "shred", "time", t, "request_id", str(body, "request_id"),
-                          "principal", who, "action", "shred", "resource", "type", "User", "id",
-                          user, "decision", "allow", "region", k->cfg.region, "policy_set",
-                          p->hash);
+    json_t *e =
+        json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "v", 1, "type",
+                  "shred", "time", t, "request_id", str(body, "request_id"), "principal", who,
+                  "action", "shred", "resource", "type", "User", "id", user, "decision", "allow",
+                  "region", k->cfg.region, "policy_set", p->hash);
     int rc = e == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
                        : keyd_audit_append(&index, k, e, err);
     if (rc != 0)

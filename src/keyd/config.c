@@ -39,8 +39,8 @@ static int get_str(char **out, const json_t *o, const char *key, const char *bas
     }
     if (!json_is_string(v) || json_string_length(v) == 0 ||
         strlen(json_string_value(v)) != json_string_length(v))
-        return warden_err_set(err, WARDEN_EINVAL, "%s: \"%s\" must be a non-empty string",
-                              cfgname, key);
+        return warden_err_set(err, WARDEN_EINVAL, "%s: \"%s\" must be a non-empty string", cfgname,
+                              key);
     *out = base != NULL ? join_path(base, json_string_value(v)) : strdup(json_string_value(v));
     if (*out == NULL)
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
@@ -58,8 +58,8 @@ static int check_keys(const json_t *o, const char *const *allowed, const char *w
         while (*a != NULL && strcmp(*a, key) != 0)
             a++;
         if (*a == NULL)
-            return warden_err_set(err, WARDEN_EINVAL, "%s: unknown key \"%s%.64s\"", cfgname,
-                                  where, key);
+            return warden_err_set(err, WARDEN_EINVAL, "%s: unknown key \"%s%.64s\"", cfgname, where,
+                                  key);
     }
     return 0;
 }
@@ -80,8 +80,8 @@ static int get_paths(char **out, size_t *n, size_t max, const json_t *v, const c
     json_array_foreach(arr, i, e)
     {
         if (!json_is_string(e) || json_string_length(e) == 0) {
-            rc = warden_err_set(err, WARDEN_EINVAL, "%s: \"%s\"[%zu] must be a path", cfgname,
-                                key, i);
+            rc = warden_err_set(err, WARDEN_EINVAL, "%s: \"%s\"[%zu] must be a path", cfgname, key,
+                                i);
             goto out;
         }
         out[i] = join_path(base, json_string_value(e));
@@ -98,8 +98,8 @@ out:
 
 int keyd_config_load(keyd_config *cfg, const char *path, warden_err *err)
 {
-    static const char *const TOP[] = {"region",   "jurisdictions", "data_dir", "keys",
-                                      "policies", "entities",      "schemas",  "log",
+    static const char *const TOP[] = {"region",   "jurisdictions", "data_dir",       "keys",
+                                      "policies", "entities",      "schemas",        "log",
                                       "socket",   "peer_uids",     "policy_archive", NULL};
     static const char *const KEYS[] = {"provider", "path", "module", "token", "pin_env", NULL};
     static const char *const LOG[] = {"dir", "key", "origin", NULL};
@@ -237,9 +237,9 @@ out:
 
 void keyd_config_fini(keyd_config *cfg)
 {
-    char **strs[] = {&cfg->region,      &cfg->data_dir,   &cfg->key_provider, &cfg->key_path,
-                     &cfg->p11_module,  &cfg->p11_token,  &cfg->p11_pin_env,  &cfg->entities_file,
-                     &cfg->log_dir,     &cfg->log_key,    &cfg->log_origin,   &cfg->archive_dir,
+    char **strs[] = {&cfg->region,     &cfg->data_dir,  &cfg->key_provider, &cfg->key_path,
+                     &cfg->p11_module, &cfg->p11_token, &cfg->p11_pin_env,  &cfg->entities_file,
+                     &cfg->log_dir,    &cfg->log_key,   &cfg->log_origin,   &cfg->archive_dir,
                      &cfg->socket_path};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         free(*strs[i]);

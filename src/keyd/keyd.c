@@ -48,8 +48,8 @@ int keyd_audit_append(uint64_t *index, warden_keyd *k, json_t *entry, warden_err
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory serialising an audit entry");
     size_t n = strlen(s);
     if (n > WARDEN_TLOG_ENTRY_MAX)
-        rc = warden_err_set(err, WARDEN_ELIMIT, "audit entry of %zu bytes exceeds the log's %d",
-                            n, WARDEN_TLOG_ENTRY_MAX);
+        rc = warden_err_set(err, WARDEN_ELIMIT, "audit entry of %zu bytes exceeds the log's %d", n,
+                            WARDEN_TLOG_ENTRY_MAX);
     else
         rc = warden_tlog_append(index, k->log, (const uint8_t *)s, n, err);
     free(s);
@@ -70,11 +70,10 @@ static int log_install(uint64_t *index, warden_keyd *k, const keyd_pset *p, cons
     char t[32], file[80];
     keyd_audit_time(t);
     snprintf(file, sizeof file, "%s.json", p->hash + 7);
-    json_t *e = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "v", 1, "type", type,
-                          "time", t, "region", k->cfg.region, "policy_set", p->hash,
-                          "policy_set_file", file, "policies",
-                          (json_int_t)warden_policies_count(p->policies), "entities",
-                          (json_int_t)warden_entities_count(p->entities));
+    json_t *e = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "v", 1, "type", type, "time",
+                          t, "region", k->cfg.region, "policy_set", p->hash, "policy_set_file",
+                          file, "policies", (json_int_t)warden_policies_count(p->policies),
+                          "entities", (json_int_t)warden_entities_count(p->entities));
     if (e == NULL)
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
     int rc = keyd_audit_append(index, k, e, err);
@@ -88,8 +87,8 @@ static int open_kek(warden_keyd *k, warden_err *err)
         return warden_kek_keyfile_open(&k->kek, k->cfg.key_path, k->cfg.region, err);
     warden_pkcs11_config pc = {.module = k->cfg.p11_module,
                                .token_label = k->cfg.p11_token,
-                               .pin_env = k->cfg.p11_pin_env ? k->cfg.p11_pin_env
-                                                             : "WARDEN_PKCS11_PIN",
+                               .pin_env =
+                                   k->cfg.p11_pin_env ? k->cfg.p11_pin_env : "WARDEN_PKCS11_PIN",
                                .region = k->cfg.region};
     return warden_kek_pkcs11_open(&k->kek, &pc, err);
 }

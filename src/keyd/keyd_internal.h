@@ -50,8 +50,8 @@ typedef struct keyd_pset {
     int refs;
     warden_policies *policies;
     warden_entities *entities;
-    char hash[72];       /* "sha256:<hex>" of the archived bundle */
-    char *bundle;        /* canonical JSON: {"entities":..,"policies":[{"file","text"}]} */
+    char hash[72]; /* "sha256:<hex>" of the archived bundle */
+    char *bundle;  /* canonical JSON: {"entities":..,"policies":[{"file","text"}]} */
     size_t bundle_len;
 } keyd_pset;
 
@@ -61,8 +61,7 @@ WARDEN_MUST_USE int keyd_pset_load(keyd_pset **out, const keyd_config *cfg, ward
 /* Drops one reference; frees at zero. NULL is accepted. */
 void keyd_pset_release(keyd_pset *p);
 /* Writes the bundle to <archive_dir>/<hex>.json (if absent), durably. Errors: WARDEN_EIO. */
-WARDEN_MUST_USE int keyd_pset_archive(const keyd_pset *p, const char *archive_dir,
-                                      warden_err *err);
+WARDEN_MUST_USE int keyd_pset_archive(const keyd_pset *p, const char *archive_dir, warden_err *err);
 
 struct warden_keyd {
     keyd_config cfg;

@@ -19,8 +19,8 @@ int warden_keyd_keys_init(int *created, const char *config_path, warden_err *err
     } else {
         warden_pkcs11_config pc = {.module = cfg.p11_module,
                                    .token_label = cfg.p11_token,
-                                   .pin_env = cfg.p11_pin_env ? cfg.p11_pin_env
-                                                              : "WARDEN_PKCS11_PIN",
+                                   .pin_env =
+                                       cfg.p11_pin_env ? cfg.p11_pin_env : "WARDEN_PKCS11_PIN",
                                    .region = cfg.region};
         rc = warden_kek_pkcs11_create(&pc, err);
     }
@@ -77,8 +77,7 @@ static int rewrap_user(bool *done, warden_keyd *k, const char *user, uint32_t ve
     return rc;
 }
 
-int keyd_do_rotate(json_t **answer, warden_keyd *k, const warden_keyd_peer *peer,
-                   warden_err *err)
+int keyd_do_rotate(json_t **answer, warden_keyd *k, const warden_keyd_peer *peer, warden_err *err)
 {
     char t[32], who[48];
     uint32_t version = 0;

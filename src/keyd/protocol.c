@@ -50,10 +50,14 @@ int keyd_frame_encode(warden_buf *out, uint16_t type, const uint8_t *payload, si
     if (len < s->min || len > s->max)
         return warden_err_set(err, WARDEN_ELIMIT, "%s payload of %zu bytes (allowed %lu..%lu)",
                               s->name, len, (unsigned long)s->min, (unsigned long)s->max);
-    uint8_t h[KEYD_FRAME_HEADER] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16),
-                                    (uint8_t)(len >> 8),  (uint8_t)len,
-                                    (uint8_t)(type >> 8), (uint8_t)type,
-                                    0,                    0};
+    uint8_t h[KEYD_FRAME_HEADER] = {(uint8_t)(len >> 24),
+                                    (uint8_t)(len >> 16),
+                                    (uint8_t)(len >> 8),
+                                    (uint8_t)len,
+                                    (uint8_t)(type >> 8),
+                                    (uint8_t)type,
+                                    0,
+                                    0};
     if (warden_buf_append(out, h, sizeof h) != 0 ||
         (len > 0 && warden_buf_append(out, payload, len) != 0))
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory encoding a frame");
@@ -151,8 +155,8 @@ static int check_field(const json_t *v, const field_rule *r, const char *where, 
     const char *s = json_string_value(v);
     size_t n = json_string_length(v);
     if (n == 0 || n > r->max)
-        return warden_err_set(err, WARDEN_EINVAL, "%s%s: length %zu outside 1..%zu", where,
-                              r->name, n, r->max);
+        return warden_err_set(err, WARDEN_EINVAL, "%s%s: length %zu outside 1..%zu", where, r->name,
+                              n, r->max);
     if (memchr(s, '\0', n) != NULL)
         return warden_err_set(err, WARDEN_EINVAL, "%s%s: contains a NUL byte", where, r->name);
     int ok = 1;

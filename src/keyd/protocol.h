@@ -66,9 +66,8 @@ typedef struct keyd_msg_spec {
     {                                                                                              \
         {KEYD_MSG_ACCESS, "access", 2, 1u << 20}, {KEYD_MSG_REGISTER, "register", 2, 4096},        \
             {KEYD_MSG_SHRED, "shred", 2, 1024}, {KEYD_MSG_RELOAD, "reload", 0, 0},                 \
-            {KEYD_MSG_STATUS, "status", 0, 0}, {KEYD_MSG_ROTATE, "rotate", 0, 0},                 \
-            {KEYD_MSG_ANSWER, "answer", 2, 64u << 20},                                             \
-            {KEYD_MSG_ERROR, "error", 2, 4096},                                                    \
+            {KEYD_MSG_STATUS, "status", 0, 0}, {KEYD_MSG_ROTATE, "rotate", 0, 0},                  \
+            {KEYD_MSG_ANSWER, "answer", 2, 64u << 20}, {KEYD_MSG_ERROR, "error", 2, 4096},         \
     }
 
 /* The table row for type, or NULL when the type is unknown. */

@@ -65,12 +65,12 @@ static int write_full(int fd, const void *p, size_t n)
 
 static const char *kind(int code)
 {
-    return code == WARDEN_EDENIED                     ? "denied"
-           : code == WARDEN_ENOTFOUND                 ? "not_found"
-           : code == WARDEN_EEXIST                    ? "exists"
-           : code == WARDEN_EIO                       ? "unavailable"
+    return code == WARDEN_EDENIED                           ? "denied"
+           : code == WARDEN_ENOTFOUND                       ? "not_found"
+           : code == WARDEN_EEXIST                          ? "exists"
+           : code == WARDEN_EIO                             ? "unavailable"
            : code <= WARDEN_EINVAL && code >= WARDEN_ELIMIT ? "invalid"
-                                                      : "internal";
+                                                            : "internal";
 }
 
 /* Reads and answers one frame. Returns -1 when the connection must close. */

@@ -70,11 +70,11 @@ static void *run(void *arg)
         warden_err err;
         snprintf(rid, sizeof rid, "p%ld-c%d-%ld", (long)getpid(), c->id, k);
         snprintf(id, sizeof id, "c%d", c->id);
-        json_t *body = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}",
-                                 "request_id", rid, "principal", "Employee::\"alice\"", "action",
-                                 is_write ? "write" : "read", "user", g_user, "collection",
-                                 "messages", "id", is_write ? id : "bench", "context", "source_ip",
-                                 "10.0.0.9", "location", "US", "purpose", "support");
+        json_t *body =
+            json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}}", "request_id", rid,
+                      "principal", "Employee::\"alice\"", "action", is_write ? "write" : "read",
+                      "user", g_user, "collection", "messages", "id", is_write ? id : "bench",
+                      "context", "source_ip", "10.0.0.9", "location", "US", "purpose", "support");
         if (is_write)
             json_object_set_new(body, "document", json_pack("{s:I}", "n", (json_int_t)k));
         b.len = 0;
@@ -130,8 +130,15 @@ int main(int argc, char **argv)
         return 2;
     }
     g_sock = argv[1];
-    int n = atoi(argv[2]);
-    g_requests = atol(argv[3]);
+    uint64_t nc = 0, nr = 0;
+    if (warden_parse_u64(&nc, argv[2], strlen(argv[2])) != 0 ||
+        warden_parse_u64(&nr, argv[3], strlen(argv[3])) != 0 || nc == 0 || nc > 4096 ||
+        nr > 100000000) {
+        fprintf(stderr, "keyd_load: CLIENTS and REQUESTS must be numbers\n");
+        return 2;
+    }
+    int n = (int)nc;
+    g_requests = (long)nr;
     g_mode = argv[4];
     g_user = argv[5];
     if (argc > 6 && (g_out = open(argv[6], O_WRONLY | O_CREAT | O_APPEND, 0644)) < 0)

@@ -112,7 +112,9 @@ static json_t *ok(env *x, uint16_t type, const char *json)
     return a;
 }
 
-#define CTX(loc, purpose) "\"context\":{\"source_ip\":\"10.1.2.3\",\"location\":\"" loc "\",\"purpose\":\"" purpose "\"}"
+#define CTX(loc, purpose)                                                                          \
+    "\"context\":{\"source_ip\":\"10.1.2.3\",\"location\":\"" loc "\",\"purpose\":\"" purpose "\"" \
+                                                                                              "}"
 
 static json_t *log_entry(env *x, uint64_t index)
 {
@@ -136,9 +138,10 @@ static json_t *log_entry(env *x, uint64_t index)
 
 static void register_us(env *x)
 {
-    json_t *a = ok(x, KEYD_MSG_REGISTER,
-                   "{\"request_id\":\"r0\",\"principal\":\"Employee::\\\"alice\\\"\",\"user\":\"u1\","
-                   "\"jurisdiction\":\"US\"," CTX("US", "signup") "}");
+    json_t *a =
+        ok(x, KEYD_MSG_REGISTER,
+           "{\"request_id\":\"r0\",\"principal\":\"Employee::\\\"alice\\\"\",\"user\":\"u1\","
+           "\"jurisdiction\":\"US\"," CTX("US", "signup") "}");
     assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
     json_decref(a);
 }
@@ -162,9 +165,10 @@ static void keyd_access_residency(void **state)
     warden_err e;
     register_us(x);
     /* SG is neither in the region's list nor allowed by the store policy: refused, logged */
-    json_t *a = ok(x, KEYD_MSG_REGISTER,
-                   "{\"request_id\":\"r1\",\"principal\":\"Employee::\\\"alice\\\"\",\"user\":\"u2\","
-                   "\"jurisdiction\":\"SG\"," CTX("US", "signup") "}");
+    json_t *a =
+        ok(x, KEYD_MSG_REGISTER,
+           "{\"request_id\":\"r1\",\"principal\":\"Employee::\\\"alice\\\"\",\"user\":\"u2\","
+           "\"jurisdiction\":\"SG\"," CTX("US", "signup") "}");
     assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
     json_t *en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
     assert_string_equal(json_string_value(json_object_get(en, "request_id")), "r1");
@@ -187,10 +191,11 @@ static void keyd_access_read_per_class(void **state)
     register_us(x);
     write_doc(x);
     /* alice: everything */
-    json_t *a = ok(x, KEYD_MSG_ACCESS,
-                   "{\"request_id\":\"q1\",\"principal\":\"Employee::\\\"alice\\\"\","
-                   "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-                   CTX("US", "support") "}");
+    json_t *a =
+        ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q1\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "US", "support") "}");
     assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
     json_t *want = json_loads(DOC, 0, NULL);
     assert_true(json_equal(json_object_get(a, "document"), want));
@@ -199,8 +204,8 @@ static void keyd_access_read_per_class(void **state)
     /* bob from SG: excepted only, the answer lists what was withheld */
     a = ok(x, KEYD_MSG_ACCESS,
            "{\"request_id\":\"q2\",\"principal\":\"Employee::\\\"bob\\\"\","
-           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-           CTX("SG", "moderation") "}");
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "SG", "moderation") "}");
     assert_string_equal(json_string_value(json_object_get(a, "decision")), "partial");
     json_t *exc = json_loads("{\"title\":\"hi\",\"author\":{\"name\":\"U\"}}", 0, NULL);
     json_t *wh = json_loads("[\"/author/phone\",\"/body\"]", 0, NULL);
@@ -219,8 +224,8 @@ static void keyd_access_read_per_class(void **state)
     /* ads purpose: forbid wins, nothing released, still logged */
     a = ok(x, KEYD_MSG_ACCESS,
            "{\"request_id\":\"q3\",\"principal\":\"Employee::\\\"alice\\\"\","
-           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-           CTX("US", "ads") "}");
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "US", "ads") "}");
     assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
     assert_null(json_object_get(a, "document"));
     en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
@@ -238,8 +243,8 @@ static void keyd_access_read_per_class(void **state)
     json_decref(a);
     a = ok(x, KEYD_MSG_ACCESS,
            "{\"request_id\":\"q4\",\"principal\":\"Employee::\\\"alice\\\"\","
-           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-           CTX("US", "support") "}");
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "US", "support") "}");
     assert_true(json_equal(json_object_get(a, "document"), want));
     assert_int_equal(json_integer_value(json_object_get(a, "version")), 1);
     json_decref(a);
@@ -263,14 +268,14 @@ static void keyd_access_export_delete(void **state)
     json_decref(a);
     a = ok(x, KEYD_MSG_ACCESS,
            "{\"request_id\":\"d1\",\"principal\":\"Employee::\\\"alice\\\"\","
-           "\"action\":\"delete\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-           CTX("US", "support") "}");
+           "\"action\":\"delete\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "US", "support") "}");
     assert_string_equal(json_string_value(json_object_get(a, "outcome")), "ok");
     json_decref(a);
     a = ok(x, KEYD_MSG_ACCESS,
            "{\"request_id\":\"q5\",\"principal\":\"Employee::\\\"alice\\\"\","
-           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-           CTX("US", "support") "}");
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "US", "support") "}");
     assert_string_equal(json_string_value(json_object_get(a, "outcome")), "not_found");
     json_decref(a);
 }
@@ -288,8 +293,8 @@ static void keyd_access_shred(void **state)
     json_decref(a);
     a = ok(x, KEYD_MSG_ACCESS,
            "{\"request_id\":\"q6\",\"principal\":\"Employee::\\\"alice\\\"\","
-           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-           CTX("US", "support") "}");
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "US", "support") "}");
     assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
     assert_string_equal(json_string_value(json_object_get(a, "outcome")), "key_destroyed");
     assert_null(json_object_get(a, "document"));
@@ -323,8 +328,8 @@ static void keyd_access_reload(void **state)
     assert_int_equal(stat(p, &st), 0);
     a = ok(x, KEYD_MSG_ACCESS,
            "{\"request_id\":\"q7\",\"principal\":\"Employee::\\\"alice\\\"\","
-           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-           CTX("US", "support") "}");
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "US", "support") "}");
     assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
     assert_string_equal(json_string_value(json_object_get(a, "policy_set")), after);
     json_decref(a);
@@ -354,9 +359,10 @@ static void keyd_access_fails_closed(void **state)
     assert_int_equal(rename(p, q), 0);
     assert_int_equal(warden_file_write_atomic(p, "x", 1, 0600, &e), 0);
     json_t *a = (json_t *)1;
-    const char *rd = "{\"request_id\":\"q8\",\"principal\":\"Employee::\\\"alice\\\"\","
-                     "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\","
-                     CTX("US", "support") "}";
+    const char *rd =
+        "{\"request_id\":\"q8\",\"principal\":\"Employee::\\\"alice\\\"\","
+        "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+            "US", "support") "}";
     assert_int_equal(call(&a, x, KEYD_MSG_ACCESS, rd, &e), WARDEN_EIO);
     assert_null(a);
     assert_int_equal(unlink(p), 0);
@@ -426,8 +432,8 @@ static int read_rec(json_t **a, env *x, const char *user, const char *id, warden
     char req[512];
     snprintf(req, sizeof req,
              "{\"request_id\":\"t\",\"principal\":\"Employee::\\\"alice\\\"\","
-             "\"action\":\"read\",\"user\":\"%s\",\"collection\":\"messages\",\"id\":\"%s\","
-             CTX("US", "support") "}",
+             "\"action\":\"read\",\"user\":\"%s\",\"collection\":\"messages\",\"id\":\"%s\"," CTX(
+                 "US", "support") "}",
              user, id);
     return call(a, x, KEYD_MSG_ACCESS, req, e);
 }
@@ -456,14 +462,14 @@ static void keyd_access_tamper_record(void **state)
     warden_store_record_init(&r);
     assert_int_equal(warden_store_record_get(st, &r, "u1", "messages", "m1", &e), 0);
     /* another id of the same user, same version */
-    assert_int_equal(warden_store_record_put(st, "u1", "messages", "m2", 1, r.blob.p, r.blob.len,
-                                             &e), 0);
+    assert_int_equal(
+        warden_store_record_put(st, "u1", "messages", "m2", 1, r.blob.p, r.blob.len, &e), 0);
     /* another user (with a DEK of its own) */
-    assert_int_equal(warden_store_record_put(st, "u3", "messages", "m1", 1, r.blob.p, r.blob.len,
-                                             &e), 0);
+    assert_int_equal(
+        warden_store_record_put(st, "u3", "messages", "m1", 1, r.blob.p, r.blob.len, &e), 0);
     /* a replay as a newer version of the same record */
-    assert_int_equal(warden_store_record_put(st, "u1", "messages", "m1", 2, r.blob.p, r.blob.len,
-                                             &e), 0);
+    assert_int_equal(
+        warden_store_record_put(st, "u1", "messages", "m1", 2, r.blob.p, r.blob.len, &e), 0);
     warden_store_record_fini(&r);
     reopen(x, st);
     assert_int_equal(read_rec(&a, x, "u1", "m2", &e), WARDEN_EVERIFY);
@@ -503,10 +509,10 @@ static void keyd_access_tamper_dek(void **state)
     warden_store_record r;
     warden_store_record_init(&r);
     assert_int_equal(warden_store_record_get(st, &r, "u1", "messages", "m1", &e), 0);
-    assert_int_equal(warden_store_record_put(st, "u4", "messages", "m1", 1, r.blob.p, r.blob.len,
-                                             &e), 0);
-    assert_int_equal(warden_store_record_put(st, "u5", "messages", "m1", 1, r.blob.p, r.blob.len,
-                                             &e), 0);
+    assert_int_equal(
+        warden_store_record_put(st, "u4", "messages", "m1", 1, r.blob.p, r.blob.len, &e), 0);
+    assert_int_equal(
+        warden_store_record_put(st, "u5", "messages", "m1", 1, r.blob.p, r.blob.len, &e), 0);
     warden_store_record_fini(&r);
     warden_store_user_fini(&u);
     warden_buf_fini(&blob);

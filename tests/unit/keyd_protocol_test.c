@@ -87,9 +87,9 @@ static void keyd_protocol_requests(void **state)
     assert_int_equal(decode(KEYD_MSG_ACCESS, "{" P ",\"action\":\"read\",\"user\":\"u\","
                                              "\"collection\":\"c\",\"id\":\"i\"," C "}"),
                      0);
-    assert_int_equal(decode(KEYD_MSG_ACCESS, "{" P ",\"action\":\"write\",\"user\":\"u\","
-                                             "\"collection\":\"c\",\"id\":\"i\",\"document\":{},"
-                                             C "}"),
+    assert_int_equal(decode(KEYD_MSG_ACCESS,
+                            "{" P ",\"action\":\"write\",\"user\":\"u\","
+                            "\"collection\":\"c\",\"id\":\"i\",\"document\":{}," C "}"),
                      0);
     assert_int_equal(decode(KEYD_MSG_ACCESS, "{" P ",\"action\":\"export\",\"user\":\"u\"," C "}"),
                      0);
@@ -97,9 +97,9 @@ static void keyd_protocol_requests(void **state)
     assert_int_equal(decode(KEYD_MSG_ACCESS, "{" P ",\"action\":\"write\",\"user\":\"u\","
                                              "\"collection\":\"c\",\"id\":\"i\"," C "}"),
                      WARDEN_EINVAL);
-    assert_int_equal(decode(KEYD_MSG_ACCESS, "{" P ",\"action\":\"read\",\"user\":\"u\","
-                                             "\"collection\":\"c\",\"id\":\"i\",\"document\":{},"
-                                             C "}"),
+    assert_int_equal(decode(KEYD_MSG_ACCESS,
+                            "{" P ",\"action\":\"read\",\"user\":\"u\","
+                            "\"collection\":\"c\",\"id\":\"i\",\"document\":{}," C "}"),
                      WARDEN_EINVAL);
     assert_int_equal(decode(KEYD_MSG_ACCESS, "{" P ",\"action\":\"export\",\"user\":\"u\","
                                              "\"id\":\"i\"," C "}"),
@@ -135,12 +135,11 @@ static void keyd_protocol_requests(void **state)
     assert_int_equal(decode(KEYD_MSG_SHRED, "[1]"), WARDEN_EINVAL);
     assert_int_equal(decode(KEYD_MSG_SHRED, "{\"request_id\":\"r\",\"user\":\"u\"} x"),
                      WARDEN_EPARSE);
-    assert_int_equal(decode(KEYD_MSG_REGISTER, "{" P ",\"user\":\"u\",\"jurisdiction\":\"US\","
-                                               C "}"),
-                     0);
-    assert_int_equal(decode(KEYD_MSG_REGISTER, "{" P ",\"user\":\"u\",\"jurisdiction\":\"U S\","
-                                               C "}"),
-                     WARDEN_EINVAL);
+    assert_int_equal(
+        decode(KEYD_MSG_REGISTER, "{" P ",\"user\":\"u\",\"jurisdiction\":\"US\"," C "}"), 0);
+    assert_int_equal(
+        decode(KEYD_MSG_REGISTER, "{" P ",\"user\":\"u\",\"jurisdiction\":\"U S\"," C "}"),
+        WARDEN_EINVAL);
     /* a reply type is not a request */
     assert_int_equal(decode(KEYD_MSG_ANSWER, "{}"), WARDEN_EINVAL);
 }
