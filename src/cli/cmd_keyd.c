@@ -27,13 +27,17 @@ void cmd_keyd_usage(FILE *out)
 
 void cmd_keys_usage(FILE *out)
 {
-    fprintf(out, "usage: warden keys init --config FILE\n"
-                 "       warden keys rotate --socket PATH\n"
-                 "       warden keys shred --socket PATH --user USER\n\n"
-                 "init creates the config's KEK (key file 0600 or PKCS#11 token key) and the\n"
-                 "log signing key when missing. rotate makes a new KEK version in the running\n"
-                 "keyd and re-wraps every DEK online. shred destroys USER's data key: every\n"
-                 "copy of their records becomes unreadable; the shred is logged.\n");
+    fprintf(out,
+            "usage: warden keys init --config FILE\n"
+            "       warden keys rotate --socket PATH\n"
+            "       warden keys retire --socket PATH --version N\n"
+            "       warden keys shred --socket PATH --user USER\n\n"
+            "init creates the config's KEK (key file 0600 or PKCS#11 token key) and the\n"
+            "log signing key when missing. rotate makes a new KEK version in the running\n"
+            "keyd and re-wraps every DEK online; retire then destroys an old version (refused\n"
+            "while a DEK still uses it), so old backups' wrapped DEKs die with it. shred destroys "
+            "USER's data key: every\n"
+            "copy of their records becomes unreadable; the shred is logged.\n");
 }
 
 void cmd_access_usage(FILE *out)
@@ -160,8 +164,8 @@ int cmd_keyd(int argc, char **argv)
 
 int cmd_keys(int argc, char **argv)
 {
-    static const char *const N[] = {"config", "socket", "user", NULL};
-    const char *v[3] = {NULL, NULL, NULL};
+    static const char *const N[] = {"config", "socket", "user", "version", NULL};
+    const char *v[4] = {NULL, NULL, NULL, NULL};
     warden_err err;
     const char *sub = argc >= 2 ? argv[1] : "";
     if (opts(v, N, argc, argv, 2, "keys") != 0) {
@@ -180,6 +184,16 @@ int cmd_keys(int argc, char **argv)
     }
     if (strcmp(sub, "rotate") == 0 && v[1] != NULL)
         return call(v[1], KEYD_MSG_ROTATE, NULL);
+    uint64_t ver = 0;
+    if (strcmp(sub, "retire") == 0 && v[1] != NULL && v[3] != NULL &&
+        warden_parse_u64(&ver, v[3], strlen(v[3])) == 0 && ver > 0 && ver <= 0xffffffffu) {
+        char rid[64];
+        snprintf(rid, sizeof rid, "cli-retire-%ld-%ld", (long)time(NULL), (long)getpid());
+        json_t *body = json_pack("{s:s, s:I}", "request_id", rid, "version", (json_int_t)ver);
+        int st = body != NULL ? call(v[1], KEYD_MSG_RETIRE, body) : 1;
+        json_decref(body);
+        return st;
+    }
     if (strcmp(sub, "shred") == 0 && v[1] != NULL && v[2] != NULL) {
         char rid[64];
         snprintf(rid, sizeof rid, "cli-shred-%ld-%ld", (long)time(NULL), (long)getpid());

@@ -580,6 +580,8 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
         return keyd_do_register(answer, k, body, err);
     case KEYD_MSG_SHRED:
         return keyd_do_shred(answer, k, body, peer, err);
+    case KEYD_MSG_RETIRE:
+        return keyd_do_retire(answer, k, body, peer, err);
     case KEYD_MSG_ROTATE:
         return keyd_do_rotate(answer, k, peer, err);
     case KEYD_MSG_RELOAD: {

@@ -130,3 +130,73 @@ out:
     warden_store_page_fini(&page);
     return rc;
 }
+
+/* Refuses while any user's DEK is still wrapped by version (the caller rotates first):
+ * retiring it would shred those users by accident. Then destroys the version and logs it.
+ * Copies of wrapped DEKs in old backups become unreadable: that is the point. */
+int keyd_do_retire(json_t **answer, warden_keyd *k, const json_t *body,
+                   const warden_keyd_peer *peer, warden_err *err)
+{
+    char t[32], who[48];
+    uint32_t version = (uint32_t)json_integer_value(json_object_get(body, "version"));
+    const char *rid = json_string_value(json_object_get(body, "request_id"));
+    uint64_t index = 0;
+    warden_store_page page;
+    warden_store_user u;
+    warden_store_page_init(&page);
+    warden_store_user_init(&u);
+    char *after = NULL;
+    json_t *e = NULL;
+    *answer = NULL;
+    int rc = 0;
+    if (version == warden_kek_current_version(k->kek)) {
+        rc = warden_err_set(err, WARDEN_EINVAL, "KEK version %lu is current: rotate first",
+                            (unsigned long)version);
+        goto out;
+    }
+    for (;;) {
+        warden_store_page_fini(&page);
+        if ((rc = warden_store_user_list(k->store, &page, after, 100, err)) != 0)
+            goto out;
+        for (size_t i = 0; i < page.n; i++) {
+            if ((rc = warden_store_user_get(k->store, &u, page.v[i].user, err)) != 0)
+                goto out;
+            if (u.has_dek && u.kek_version == version) {
+                rc = warden_err_set(err, WARDEN_EEXIST,
+                                    "user %s still has a DEK wrapped by KEK version %lu: "
+                                    "rotate first",
+                                    page.v[i].user, (unsigned long)version);
+                goto out;
+            }
+        }
+        if (!page.more || page.n == 0)
+            break;
+        free(after);
+        if ((after = strdup(page.v[page.n - 1].user)) == NULL) {
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    keyd_audit_time(t);
+    snprintf(who, sizeof who, "uid:%lu", (unsigned long)peer->uid);
+    e = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "v", 1, "type", "retire", "time", t,
+                  "request_id", rid, "principal", who, "region", k->cfg.region, "kek_id",
+                  warden_kek_id(k->kek), "kek_version", (json_int_t)version);
+    if (e == NULL) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = keyd_audit_append(&index, k, e, err)) != 0 ||
+        (rc = warden_kek_retire(k->kek, version, err)) != 0)
+        goto out;
+    *answer = json_pack("{s:I, s:I, s:s}", "log_index", (json_int_t)index, "kek_version",
+                        (json_int_t)version, "outcome", "ok");
+    if (*answer == NULL)
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+out:
+    free(after);
+    json_decref(e);
+    warden_store_user_fini(&u);
+    warden_store_page_fini(&page);
+    return rc;
+}

@@ -76,7 +76,18 @@ int keyd_frame_encode_json(warden_buf *out, uint16_t type, const json_t *j, ward
 
 /* ---- field rules ---- */
 
-enum { F_NAME, F_TEXT, F_PRINCIPAL, F_ACTION, F_COLLECTION, F_JURIS, F_OBJECT, F_CONTEXT, F_IP };
+enum {
+    F_NAME,
+    F_TEXT,
+    F_PRINCIPAL,
+    F_ACTION,
+    F_COLLECTION,
+    F_JURIS,
+    F_OBJECT,
+    F_CONTEXT,
+    F_IP,
+    F_VERSION
+};
 
 typedef struct field_rule {
     const char *name;
@@ -107,6 +118,11 @@ static const field_rule REGISTER_FIELDS[] = {
 static const field_rule SHRED_FIELDS[] = {
     {"request_id", F_TEXT, KEYD_REQUEST_ID_MAX, 1},
     {"user", F_NAME, WARDEN_STORE_USER_MAX, 1},
+    {NULL, 0, 0, 0},
+};
+static const field_rule RETIRE_FIELDS[] = {
+    {"request_id", F_TEXT, KEYD_REQUEST_ID_MAX, 1},
+    {"version", F_VERSION, 0, 1},
     {NULL, 0, 0, 0},
 };
 static const field_rule CONTEXT_FIELDS[] = {
@@ -143,6 +159,13 @@ static int check_field(const json_t *v, const field_rule *r, const char *where, 
     if (r->kind == F_OBJECT) {
         if (!json_is_object(v))
             return warden_err_set(err, WARDEN_EINVAL, "%s%s: must be an object", where, r->name);
+        return 0;
+    }
+    if (r->kind == F_VERSION) {
+        if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+            json_integer_value(v) > 0xffffffffLL)
+            return warden_err_set(err, WARDEN_EINVAL, "%s%s: must be an integer 1..2^32-1", where,
+                                  r->name);
         return 0;
     }
     if (r->kind == F_CONTEXT) {
@@ -271,6 +294,7 @@ int keyd_request_decode(json_t **body, uint16_t type, const uint8_t *payload, si
         goto out;
     const field_rule *rules = type == KEYD_MSG_ACCESS     ? ACCESS_FIELDS
                               : type == KEYD_MSG_REGISTER ? REGISTER_FIELDS
+                              : type == KEYD_MSG_RETIRE   ? RETIRE_FIELDS
                                                           : SHRED_FIELDS;
     rc = check_object(j, rules, "", err);
     if (rc == 0 && type == KEYD_MSG_ACCESS)

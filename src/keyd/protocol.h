@@ -20,6 +20,7 @@
  *   RELOAD    (empty)
  *   STATUS    (empty)
  *   ROTATE    (empty): new KEK version, every DEK re-wrapped online
+ *   RETIRE    request_id, version (integer): destroy an old KEK version no DEK uses
  * Replies (keyd -> client), exactly one per request, in order:
  *   ANSWER    a JSON object, described per request in docs/keyd-protocol.md
  *   ERROR     {"code": <negative WARDEN_E*>, "kind": "...", "error": "..."}
@@ -42,6 +43,7 @@ enum keyd_msg_type {
     KEYD_MSG_RELOAD = 4,
     KEYD_MSG_STATUS = 5,
     KEYD_MSG_ROTATE = 6,
+    KEYD_MSG_RETIRE = 7,
     KEYD_MSG_ANSWER = 0x81,
     KEYD_MSG_ERROR = 0x82,
 };
@@ -67,7 +69,8 @@ typedef struct keyd_msg_spec {
         {KEYD_MSG_ACCESS, "access", 2, 1u << 20}, {KEYD_MSG_REGISTER, "register", 2, 4096},        \
             {KEYD_MSG_SHRED, "shred", 2, 1024}, {KEYD_MSG_RELOAD, "reload", 0, 0},                 \
             {KEYD_MSG_STATUS, "status", 0, 0}, {KEYD_MSG_ROTATE, "rotate", 0, 0},                  \
-            {KEYD_MSG_ANSWER, "answer", 2, 64u << 20}, {KEYD_MSG_ERROR, "error", 2, 4096},         \
+            {KEYD_MSG_RETIRE, "retire", 2, 256}, {KEYD_MSG_ANSWER, "answer", 2, 64u << 20},        \
+            {KEYD_MSG_ERROR, "error", 2, 4096},                                                    \
     }
 
 /* The table row for type, or NULL when the type is unknown. */

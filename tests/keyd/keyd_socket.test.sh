@@ -112,12 +112,18 @@ h2=$(python3 -c 'import json,sys;print(json.load(open("st2.json"))["policy_set"]
 cp "$SRC/tests/vectors/keyd/policies.cedar" policies.cedar
 "$W" keyd reload --socket keyd.sock >/dev/null 2>&1 || fail "keyd reload"
 
-# rotation re-wraps the DEK; reads keep working
+# rotation re-wraps the DEK; reads keep working; only then can the old version be retired
+"$W" keys retire --socket keyd.sock --version 1 >/dev/null 2>&1 && fail "retired the current KEK"
 "$W" keys rotate --socket keyd.sock >rot.json 2>/dev/null || fail "rotate: $(cat rot.json)"
 grep -q '"rewrapped": 1' rot.json || fail "rotate: $(cat rot.json)"
 "$W" access "${S[@]}" "${A[@]}" --action read --user u1 --collection messages --id m1 \
     --purpose support >r4.json 2>/dev/null || fail "read after rotate"
 grep -q 'secret text' r4.json || fail "read after rotate: $(cat r4.json)"
+"$W" keys retire --socket keyd.sock --version 1 >ret.json 2>/dev/null || fail "retire: $(cat ret.json)"
+"$W" keys retire --socket keyd.sock --version 1 >/dev/null 2>&1 && fail "retired version 1 twice"
+"$W" access "${S[@]}" "${A[@]}" --action read --user u1 --collection messages --id m1 \
+    --purpose support >r4b.json 2>/dev/null || fail "read after retire"
+grep -q 'secret text' r4b.json || fail "read after retire: $(cat r4b.json)"
 
 # shredding: later reads answer "key destroyed"
 "$W" keys shred --socket keyd.sock --user u1 >sh.json 2>/dev/null || fail "shred"

@@ -140,6 +140,13 @@ static void keyd_protocol_requests(void **state)
     assert_int_equal(
         decode(KEYD_MSG_REGISTER, "{" P ",\"user\":\"u\",\"jurisdiction\":\"U S\"," C "}"),
         WARDEN_EINVAL);
+    assert_int_equal(decode(KEYD_MSG_RETIRE, "{\"request_id\":\"r\",\"version\":1}"), 0);
+    assert_int_equal(decode(KEYD_MSG_RETIRE, "{\"request_id\":\"r\",\"version\":0}"),
+                     WARDEN_EINVAL);
+    assert_int_equal(decode(KEYD_MSG_RETIRE, "{\"request_id\":\"r\",\"version\":\"1\"}"),
+                     WARDEN_EINVAL);
+    assert_int_equal(decode(KEYD_MSG_RETIRE, "{\"request_id\":\"r\",\"version\":4294967296}"),
+                     WARDEN_EINVAL);
     /* a reply type is not a request */
     assert_int_equal(decode(KEYD_MSG_ANSWER, "{}"), WARDEN_EINVAL);
 }
