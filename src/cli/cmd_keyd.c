@@ -139,11 +139,7 @@ int cmd_keyd(int argc, char **argv)
         fprintf(stderr, "warden keyd: %s\n", err.msg);
         return 1;
     }
-    warden_keyd *k = NULL;
-    if (warden_keyd_open(&k, v[0], &err) != 0) {
-        fprintf(stderr, "warden keyd: %s\n", err.msg);
-        return 1;
-    }
+    /* Handlers first: a SIGHUP during start-up must not kill keyd. */
     struct sigaction sa = {.sa_handler = on_stop};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
@@ -151,6 +147,11 @@ int cmd_keyd(int argc, char **argv)
     sa.sa_handler = on_hup;
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+    warden_keyd *k = NULL;
+    if (warden_keyd_open(&k, v[0], &err) != 0) {
+        fprintf(stderr, "warden keyd: %s\n", err.msg);
+        return 1;
+    }
     char hash[72];
     warden_keyd_policy_hash(hash, k);
     fprintf(stderr, "warden keyd: serving %s with policy set %s\n", warden_keyd_socket_path(k),

@@ -114,7 +114,7 @@ static json_t *ok(env *x, uint16_t type, const char *json)
 
 #define CTX(loc, purpose)                                                                          \
     "\"context\":{\"source_ip\":\"10.1.2.3\",\"location\":\"" loc "\",\"purpose\":\"" purpose "\"" \
-                                                                                              "}"
+    "}"
 
 static json_t *log_entry(env *x, uint64_t index)
 {
@@ -528,6 +528,31 @@ static void keyd_access_tamper_dek(void **state)
     json_decref(a);
 }
 
+/* A config with a typo is refused with its file and key named, not half-applied. */
+static void keyd_access_config_errors(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    warden_keyd *k2 = NULL;
+    char p[512];
+    path(p, sizeof p, x, "bad.json");
+    const char *bad[] = {
+        "{\"region\":\"texas\",\"jurisdiction\":[\"US\"]}",
+        "{\"region\":\"texas\",\"jurisdictions\":[\"US\"],\"data_dir\":\"d\","
+        "\"keys\":{\"provider\":\"vault\"},\"policies\":\"p\",\"log\":{}}",
+        "{\"region\":\"texas\",",
+    };
+    const int want[] = {WARDEN_EINVAL, WARDEN_EINVAL, WARDEN_EPARSE};
+    const char *says[] = {"unknown key \"jurisdiction\"", "keys.provider", "bad.json:1:"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(warden_file_write_atomic(p, bad[i], strlen(bad[i]), 0600, &e), 0);
+        assert_int_equal(warden_keyd_open(&k2, p, &e), want[i]);
+        assert_null(k2);
+        if (strstr(e.msg, says[i]) == NULL)
+            fail_msg("config %zu: message '%s' lacks '%s'", i, e.msg, says[i]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -540,6 +565,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(keyd_access_log_verifies, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_tamper_record, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_tamper_dek, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_config_errors, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
