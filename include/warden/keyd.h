@@ -75,6 +75,18 @@ WARDEN_MUST_USE int warden_keyd_serve(warden_keyd *k, volatile sig_atomic_t *sto
  * warden_kek_pkcs11_create and warden_tlog_key_generate (other than WARDEN_EEXIST). */
 WARDEN_MUST_USE int warden_keyd_keys_init(int *created, const char *config_path, warden_err *err);
 
+/* The auditor's check, offline and without keys: verifies the log in log_dir with the
+ * verifier key text vkey, then re-runs every decision entry with the policy set it names
+ * (archive_dir/<hex>.json, whose SHA-256 must match) and the inputs the entry records, and
+ * compares each class's decision and determining policies. *checked counts the decision
+ * entries re-run. Errors: those of warden_tlog_verify; WARDEN_ENOTFOUND (an archived set
+ * is missing), WARDEN_EVERIFY (an archived set does not match its hash, or a decision
+ * differs: the message names the entry), WARDEN_ECORRUPT (an entry is malformed),
+ * WARDEN_EPARSE (an archived set does not load), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_audit_check(uint64_t *checked, const char *log_dir,
+                                            const char *archive_dir, const char *vkey,
+                                            warden_err *err);
+
 /* Client side: connects to socket_path, sends one request (body NULL for RELOAD/STATUS)
  * and reads one reply. *is_error is set when keyd answered with an ERROR frame (then *reply
  * is that object). Errors: WARDEN_EIO (connect, read, write, or the peer closed),

@@ -16,13 +16,15 @@ void cmd_keyd_usage(FILE *out)
     fprintf(out,
             "usage: warden keyd --config FILE\n"
             "       warden keyd reload --socket PATH\n"
-            "       warden keyd status --socket PATH\n\n"
+            "       warden keyd status --socket PATH\n"
+            "       warden keyd check --log DIR --archive DIR --vkey VKEY\n\n"
             "Runs the custodian for one region: the only process holding keys and plaintext.\n"
             "Every request is decided with Cedar and logged durably before anything is\n"
             "released. Listens on the config's unix socket (mode 0660) for the uids it lists.\n"
             "SIGHUP or 'warden keyd reload' swaps policies and entities atomically; SIGTERM or\n"
             "SIGINT stops it. Core dumps are disabled. The config is described in\n"
-            "docs/keyd-protocol.md.\n");
+            "docs/keyd-protocol.md. check is the auditor's offline re-run of every decision\n"
+            "in a log with the archived policy sets (VKEY: key text or a file).\n");
 }
 
 void cmd_keys_usage(FILE *out)
@@ -121,9 +123,37 @@ static int call(const char *socket, uint16_t type, json_t *body)
 
 int cmd_keyd(int argc, char **argv)
 {
-    static const char *const N[] = {"config", "socket", NULL};
-    const char *v[2] = {NULL, NULL};
+    static const char *const N[] = {"config", "socket", "log", "archive", "vkey", NULL};
+    const char *v[5] = {NULL, NULL, NULL, NULL, NULL};
     warden_err err;
+    if (argc >= 2 && strcmp(argv[1], "check") == 0) {
+        if (opts(v, N, argc, argv, 2, "keyd") != 0 || v[2] == NULL || v[3] == NULL ||
+            v[4] == NULL) {
+            cmd_keyd_usage(stderr);
+            return 2;
+        }
+        warden_buf vk;
+        warden_buf_init(&vk);
+        if (strchr(v[4], '+') == NULL) { /* a file holding the key */
+            if (warden_file_read(&vk, v[4], 4096, &err) != 0 || warden_buf_cstr(&vk) != 0) {
+                fprintf(stderr, "warden keyd check: %s\n", err.msg);
+                warden_buf_fini(&vk);
+                return 1;
+            }
+        } else if (warden_buf_puts(&vk, v[4]) != 0 || warden_buf_cstr(&vk) != 0) {
+            warden_buf_fini(&vk);
+            return 1;
+        }
+        uint64_t n = 0;
+        int rc = warden_keyd_audit_check(&n, v[2], v[3], (const char *)vk.p, &err);
+        warden_buf_fini(&vk);
+        if (rc != 0) {
+            fprintf(stderr, "warden keyd check: %s\n", err.msg);
+            return 1;
+        }
+        printf("ok %llu decisions re-run\n", (unsigned long long)n);
+        return 0;
+    }
     if (argc >= 2 && (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "status") == 0)) {
         if (opts(v, N, argc, argv, 2, "keyd") != 0 || v[1] == NULL) {
             cmd_keyd_usage(stderr);

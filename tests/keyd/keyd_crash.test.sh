@@ -5,7 +5,8 @@
 #    with its request id and decision (log-before-release survived every crash);
 #  - no acknowledged write is lost: each record's version is at least the highest version
 #    a client was told it wrote;
-#  - the log verifies with the signer's public key.
+#  - the log verifies with the signer's public key, and every decision in it re-runs to
+#    the same result offline (warden keyd check).
 set -u
 W=${WARDEN_BINARY:?}
 SRC=${WARDEN_SOURCE_DIR:?}
@@ -71,6 +72,8 @@ kill -TERM "$KPID"; wait "$KPID"; KPID=
 
 vk=$("$W" log vkey --key log.key) || fail "vkey"
 "$W" log verify --dir log --vkey "$vk" >/dev/null || fail "log does not verify after $KILLS kills"
+"$W" keyd check --log log --archive log.policysets --vkey "$vk" >/dev/null ||
+    fail "re-running the logged decisions failed"
 python3 - <<'EOF' || fail "an answer has no matching log entry"
 import json, os, struct
 size = int(open("log/checkpoint").read().split("\n")[1])

@@ -139,6 +139,9 @@ kill -TERM "$KPID"; wait "$KPID"; st=$?; KPID=
 # the log verifies, and each answer's index holds its request's entry
 vk=$("$W" log vkey --key log.key) || fail "vkey"
 "$W" log verify --dir log --vkey "$vk" >/dev/null || fail "log does not verify"
+out=$("$W" keyd check --log log --archive log.policysets --vkey "$vk") || fail "audit re-run failed"
+[[ "$out" =~ ^ok\ [0-9]+\ decisions\ re-run$ ]] || fail "keyd check printed '$out'"
+[ "$out" = "ok 42 decisions re-run" ] || fail "keyd check: $out (want the 42 decisions above)"
 python3 - <<'EOF' || fail "answers and log entries disagree"
 import json, glob, struct, os
 def entry(i):

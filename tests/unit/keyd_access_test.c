@@ -553,6 +553,59 @@ static void keyd_access_config_errors(void **state)
     }
 }
 
+/* The auditor's re-run agrees with every decision, across a reload, and a tampered
+ * archive is caught. */
+static void keyd_access_audit_check(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    char p[512], v[512], logd[512], arch[512];
+    register_us(x);
+    write_doc(x);
+    json_t *a =
+        ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q2\",\"principal\":\"Employee::\\\"bob\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "SG", "moderation") "}");
+    json_decref(a);
+    snprintf(v, sizeof v, "%s/tests/vectors/keyd/policies_reload.cedar",
+             getenv("WARDEN_SOURCE_DIR"));
+    path(p, sizeof p, x, "policies.cedar");
+    copy_file(v, p);
+    a = ok(x, KEYD_MSG_RELOAD, NULL);
+    json_decref(a);
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"q3\",\"principal\":\"Employee::\\\"alice\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+               "US", "support") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
+    json_decref(a);
+    warden_keyd_free(x->k);
+    x->k = NULL;
+    warden_tlog_signer *s = NULL;
+    warden_buf vk;
+    warden_buf_init(&vk);
+    path(p, sizeof p, x, "log.key");
+    assert_int_equal(warden_tlog_signer_load(&s, p, &e), 0);
+    assert_int_equal(warden_tlog_signer_vkey(&vk, s, &e), 0);
+    assert_int_equal(warden_buf_cstr(&vk), 0);
+    path(logd, sizeof logd, x, "log");
+    path(arch, sizeof arch, x, "log.policysets");
+    uint64_t n = 0;
+    if (warden_keyd_audit_check(&n, logd, arch, (const char *)vk.p, &e) != 0)
+        fail_msg("check: %s", e.msg);
+    assert_int_equal(n, 4); /* register, write, bob's read, alice's denied read */
+    /* rewrite the first archived set (the one the first decisions name) */
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "cd '%s' && sed -i 's/advertising/advertizing/' *.json", arch);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(warden_keyd_audit_check(&n, logd, arch, (const char *)vk.p, &e),
+                     WARDEN_EVERIFY);
+    assert_non_null(strstr(e.msg, "does not match its hash"));
+    warden_buf_fini(&vk);
+    warden_tlog_signer_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(keyd_access_tamper_record, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_tamper_dek, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_config_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_audit_check, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
