@@ -21,5 +21,11 @@ int cmd_authorize(int argc, char **argv);
 void cmd_authorize_usage(FILE *out);
 int cmd_log(int argc, char **argv);
 void cmd_log_usage(FILE *out);
+int cmd_keyd(int argc, char **argv);
+void cmd_keyd_usage(FILE *out);
+int cmd_keys(int argc, char **argv);
+void cmd_keys_usage(FILE *out);
+int cmd_access(int argc, char **argv);
+void cmd_access_usage(FILE *out);
 
 #endif

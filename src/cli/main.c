@@ -8,6 +8,9 @@
 static const cli_command COMMANDS[] = {
     {"authorize", "decide Cedar authorization requests", cmd_authorize, cmd_authorize_usage},
     {"log", "transparency log: init, append, verify, prove, serve", cmd_log, cmd_log_usage},
+    {"keyd", "the custodian: keys, records, log-before-release", cmd_keyd, cmd_keyd_usage},
+    {"keys", "custodian keys: init, rotate, shred", cmd_keys, cmd_keys_usage},
+    {"access", "send one access request to keyd", cmd_access, cmd_access_usage},
     {NULL, NULL, NULL, NULL},
 };
 

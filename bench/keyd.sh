@@ -1,0 +1,50 @@
+#!/bin/bash
+# Drives keyd over its socket with 1 and 64 concurrent clients reading a 1 KiB record (each
+# read: two Cedar decisions, one durable log entry, DEK unwrap, AES-256-GCM decrypt,
+# redaction), and prints decisions per second and p50/p99 latency next to the raw fsync
+# rate and `openssl speed` AES-256-GCM at 1 KiB, measured in the same run.
+# usage: bench/keyd.sh [BUILD_DIR] [REQUESTS_PER_CLIENT]
+set -eu
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+B=${1:-$ROOT/build}
+N=${2:-2000}
+W=$B/warden
+LOAD=$B/keyd_load
+T=$(mktemp -d)
+KPID=
+trap '[ -n "$KPID" ] && kill $KPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+cd "$T"
+cp "$ROOT"/tests/vectors/keyd/{policies.cedar,entities.json,messages.schema.json} .
+cat > keyd.json <<EOF
+{"region": "texas", "jurisdictions": ["US"], "data_dir": "data",
+ "keys": {"provider": "keyfile", "path": "kek.key"},
+ "policies": "policies.cedar", "entities": "entities.json",
+ "schemas": ["messages.schema.json"],
+ "log": {"dir": "log", "key": "log.key"}, "socket": "keyd.sock"}
+EOF
+"$W" keys init --config keyd.json >/dev/null
+"$W" keyd --config keyd.json 2>keyd.err &
+KPID=$!
+for _ in $(seq 100); do [ -S keyd.sock ] && break; sleep 0.05; done
+S=(--socket keyd.sock --source-ip 10.0.0.9 --location US --principal 'Employee::"alice"')
+"$W" access "${S[@]}" --action register --user u1 --jurisdiction US --purpose bench >/dev/null 2>&1
+body=$(head -c 700 /dev/zero | tr '\0' 'x')
+"$W" access "${S[@]}" --action write --user u1 --collection messages --id bench --purpose bench \
+    --document "{\"title\":\"bench\",\"body\":\"$body\",\"author\":{\"name\":\"A\",\"phone\":\"5\"}}" \
+    >/dev/null 2>&1
+
+echo "== keyd reads of a 1 KiB record (policy: tests/vectors/keyd) =="
+printf 'clients  1: '; "$LOAD" keyd.sock 1 "$N" read u1
+printf 'clients 64: '; "$LOAD" keyd.sock 64 "$N" read u1
+
+echo "== raw fsync rate (4 KiB write + fdatasync, same filesystem) =="
+python3 - <<'EOF'
+import os, time
+fd = os.open("fsync.tmp", os.O_WRONLY | os.O_CREAT, 0o600)
+n, t0 = 0, time.time()
+while time.time() - t0 < 2:
+    os.pwrite(fd, b"x" * 4096, 0); os.fdatasync(fd); n += 1
+print("fsyncs/s %.0f" % (n / (time.time() - t0)))
+EOF
+echo "== openssl speed AES-256-GCM, 1 KiB blocks =="
+openssl speed -seconds 2 -bytes 1024 -evp aes-256-gcm 2>/dev/null | tail -1

@@ -1,0 +1,97 @@
+/* keyd, the custodian: the only process that holds keys and plaintext. For every request
+ * it decides with Cedar, appends one audit entry to the transparency log and waits until
+ * it is durable, and only then unwraps the user's data key, decrypts, redacts and answers
+ * (log-before-release). If the log cannot be written, every request is refused.
+ *
+ * The core (warden_keyd_open / _handle) is a library that needs no socket, so tests drive
+ * it directly; warden_keyd_serve puts it behind a unix socket. The wire protocol is in
+ * src/keyd/protocol.h and docs/keyd-protocol.md, the audit entry in docs/audit-entry.md,
+ * the configuration file in docs/keyd-protocol.md ("Configuration"). */
+#ifndef WARDEN_KEYD_H
+#define WARDEN_KEYD_H
+
+#include "warden/common.h"
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct warden_keyd warden_keyd;
+
+/* Who sent a request: the socket peer's credentials (SO_PEERCRED), or the caller's own
+ * for in-process use. */
+typedef struct warden_keyd_peer {
+    uid_t uid;
+    pid_t pid;
+} warden_keyd_peer;
+
+/* Reads the JSON config at path (relative paths in it are relative to its directory),
+ * opens the store, the KEK, the log signer and appender (creating an empty log when the
+ * directory has none), loads policies, entities and schemas, and logs a "start" entry
+ * naming the policy-set hash. Errors: WARDEN_ENOTFOUND, WARDEN_EPARSE and WARDEN_EINVAL
+ * (config, policies, entities or schemas: the message names the file and position),
+ * WARDEN_EDENIED (key file or store permissions, log locked by another keyd), and every
+ * error of warden_store_lmdb_open, warden_kek_*_open, warden_tlog_appender_new. */
+WARDEN_MUST_USE int warden_keyd_open(warden_keyd **out, const char *config_path, warden_err *err);
+
+/* Stops the log appender (queued appends finish), closes everything and wipes key memory;
+ * every warden_keyd_handle call must have returned. NULL is accepted. */
+void warden_keyd_free(warden_keyd *k);
+
+/* Handles one decoded request (type and body as from keyd_request_decode) for peer and sets
+ * *answer to the ANSWER object (caller json_decref()s). Decisions, allowed or denied, are
+ * answers that carry "decision" and "log_index". Errors (no answer; nothing released):
+ * WARDEN_EIO (the log could not be written: fail closed), WARDEN_ENOTFOUND (unknown user),
+ * WARDEN_EINVAL (bad principal or request), WARDEN_EEXIST (user already registered),
+ * WARDEN_ECORRUPT, WARDEN_ENOMEM, WARDEN_EINTERNAL. */
+WARDEN_MUST_USE int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type,
+                                       const json_t *body, const warden_keyd_peer *peer,
+                                       warden_err *err);
+
+/* Re-reads the policies and entities named in the config, and if they load, swaps them in
+ * atomically (requests in flight finish with the old set), archives the new set under its
+ * hash and logs a "reload" entry; *index is that entry's position. On any error the old set
+ * stays. Errors: those of loading (WARDEN_EPARSE, ...), WARDEN_EIO (log or archive). */
+WARDEN_MUST_USE int warden_keyd_reload(uint64_t *index, warden_keyd *k, warden_err *err);
+
+/* The current policy-set hash ("sha256:<64 hex>") copied into out. */
+void warden_keyd_policy_hash(char out[72], warden_keyd *k);
+
+/* The socket path from the config (borrowed). */
+const char *warden_keyd_socket_path(const warden_keyd *k);
+
+/* Serves the config's unix socket (mode 0660, peers checked against the config's uids
+ * with SO_PEERCRED), one thread with a 4 MiB stack per connection, until *stop becomes
+ * non-zero; reloads when *reload becomes non-zero (then resets it). Errors: WARDEN_EIO
+ * (cannot bind), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_serve(warden_keyd *k, volatile sig_atomic_t *stop,
+                                      volatile sig_atomic_t *reload, warden_err *err);
+
+/* Prepares what keyd needs from the config at config_path: the KEK (a new 0600 key file,
+ * or version 1 on the PKCS#11 token) and the log's signing key (0600, never inside the log
+ * directory), each only if missing. *created gets bit 1 for the KEK, bit 2 for the log key.
+ * Errors: those of keyd's config loading, warden_kek_keyfile_create,
+ * warden_kek_pkcs11_create and warden_tlog_key_generate (other than WARDEN_EEXIST). */
+WARDEN_MUST_USE int warden_keyd_keys_init(int *created, const char *config_path, warden_err *err);
+
+/* The auditor's check, offline and without keys: verifies the log in log_dir with the
+ * verifier key text vkey, then re-runs every decision entry with the policy set it names
+ * (archive_dir/<hex>.json, whose SHA-256 must match) and the inputs the entry records, and
+ * compares each class's decision and determining policies. *checked counts the decision
+ * entries re-run. Errors: those of warden_tlog_verify; WARDEN_ENOTFOUND (an archived set
+ * is missing), WARDEN_EVERIFY (an archived set does not match its hash, or a decision
+ * differs: the message names the entry), WARDEN_ECORRUPT (an entry is malformed),
+ * WARDEN_EPARSE (an archived set does not load), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_audit_check(uint64_t *checked, const char *log_dir,
+                                            const char *archive_dir, const char *vkey,
+                                            warden_err *err);
+
+/* Client side: connects to socket_path, sends one request (body NULL for RELOAD/STATUS)
+ * and reads one reply. *is_error is set when keyd answered with an ERROR frame (then *reply
+ * is that object). Errors: WARDEN_EIO (connect, read, write, or the peer closed),
+ * WARDEN_EPARSE / WARDEN_ELIMIT (malformed reply), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_call(json_t **reply, int *is_error, const char *socket_path,
+                                     uint16_t type, const json_t *body, warden_err *err);
+
+#endif

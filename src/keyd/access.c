@@ -1,0 +1,610 @@
+/* The access path: decide with Cedar, log the decision durably, and only then touch keys.
+ *
+ * Every handler here follows the same order, and a reviewer should be able to check it
+ * at a glance: (1) read what the decision needs (the user's jurisdiction; no key, no
+ * ciphertext), (2) decide, (3) keyd_audit_append -> durable, or return WARDEN_EIO and
+ * release nothing, (4) only for an allowed decision: unwrap the DEK, decrypt or encrypt,
+ * redact, answer. Denied decisions are answers too, with their log index. */
+#include "keyd/keyd_internal.h"
+#include "keyd/protocol.h"
+#include "keyd/redact.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct areq {
+    const char *request_id, *principal, *action, *user, *collection, *id;
+    const char *source_ip, *location, *purpose;
+    const json_t *document;
+} areq;
+
+static const char *str(const json_t *o, const char *key)
+{
+    return json_string_value(json_object_get(o, key));
+}
+
+static void areq_from(areq *r, const json_t *body)
+{
+    const json_t *ctx = json_object_get(body, "context");
+    r->request_id = str(body, "request_id");
+    r->principal = str(body, "principal");
+    r->action = str(body, "action");
+    r->user = str(body, "user");
+    r->collection = str(body, "collection");
+    r->id = str(body, "id");
+    r->document = json_object_get(body, "document");
+    r->source_ip = str(ctx, "source_ip");
+    r->location = str(ctx, "location");
+    r->purpose = str(ctx, "purpose");
+}
+
+/* One Cedar decision, copied out of the thread's authz scratch. */
+typedef struct verdict {
+    bool allow;
+    json_t *policies; /* determining policy ids */
+    json_t *errors;   /* [{"policy","message"}] */
+} verdict;
+
+static void verdict_fini(verdict *v)
+{
+    json_decref(v->policies);
+    json_decref(v->errors);
+    v->policies = v->errors = NULL;
+}
+
+/* Decides principal/action/resource with ctx (+ data_class when given). */
+static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *principal,
+                  const char *action, const char *rtype, const char *rid, json_t *ctx,
+                  const char *data_class, warden_err *err)
+{
+    warden_request *rq = NULL;
+    char *text = NULL;
+    json_t *c = json_copy(ctx);
+    json_t *j = NULL;
+    int rc = 0;
+    v->allow = false;
+    v->policies = json_array();
+    v->errors = json_array();
+    if (c == NULL || v->policies == NULL || v->errors == NULL ||
+        (data_class != NULL &&
+         json_object_set_new(c, "data_class", json_string(data_class)) != 0)) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    j = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:O}", "principal", principal, "action",
+                  "type", "Action", "id", action, "resource", "type", rtype, "id", rid, "context",
+                  c);
+    text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
+    if (text == NULL) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = warden_request_parse_json(&rq, text, strlen(text), err)) != 0) {
+        (void)warden_err_prefix(err, "request");
+        goto out;
+    }
+    warden_authz *z = keyd_thread_authz(k, err);
+    if (z == NULL) {
+        rc = err != NULL ? err->code : WARDEN_ENOMEM;
+        goto out;
+    }
+    warden_decision d;
+    if ((rc = warden_authorize(&d, z, p->policies, p->entities, rq, err)) != 0)
+        goto out;
+    v->allow = d.allow;
+    for (size_t i = 0; i < d.n_reasons; i++)
+        if (json_array_append_new(v->policies, json_string(d.reasons[i])) != 0)
+            rc = WARDEN_ENOMEM;
+    for (size_t i = 0; i < d.n_errors; i++)
+        if (json_array_append_new(v->errors, json_pack("{s:s, s:s}", "policy", d.errors[i].policy,
+                                                       "message", d.errors[i].message)) != 0)
+            rc = WARDEN_ENOMEM;
+    if (rc != 0)
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+out:
+    warden_request_free(rq);
+    free(text);
+    json_decref(j);
+    json_decref(c);
+    if (rc != 0)
+        verdict_fini(v);
+    return rc;
+}
+
+/* The Cedar context every access decision sees (data_class is added per decision). */
+static json_t *base_context(const warden_keyd *k, const areq *r, const char *jurisdiction)
+{
+    json_t *c = json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s, s:s, s:s}", "request_id",
+                          r->request_id, "source_ip", "__extn", "fn", "ip", "arg", r->source_ip,
+                          "location", r->location, "purpose", r->purpose, "region", k->cfg.region,
+                          "owner", r->user, "jurisdiction", jurisdiction);
+    if (c != NULL && r->collection != NULL &&
+        json_object_set_new(c, "collection", json_string(r->collection)) != 0) {
+        json_decref(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* The audit entry's common part: docs/audit-entry.md. */
+static json_t *entry_new(const warden_keyd *k, const keyd_pset *p, const areq *r,
+                         const char *action, const char *rtype, const char *rid,
+                         const char *jurisdiction, json_t *ctx)
+{
+    char t[32];
+    keyd_audit_time(t);
+    json_t *res = json_pack("{s:s, s:s, s:s, s:s}", "type", rtype, "id", rid, "owner", r->user,
+                            "jurisdiction", jurisdiction);
+    if (res != NULL && r->collection != NULL)
+        (void)json_object_set_new(res, "collection", json_string(r->collection));
+    if (res != NULL && r->id != NULL)
+        (void)json_object_set_new(res, "record", json_string(r->id));
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O}", "v", 1,
+                     "type", "decision", "time", t, "request_id", r->request_id, "principal",
+                     r->principal, "source", r->source_ip, "location", r->location, "action",
+                     action, "resource", res, "purpose", r->purpose, "region", k->cfg.region,
+                     "policy_set", p->hash, "context", ctx);
+}
+
+/* Adds the outcome of n class decisions to entry; returns "allow", "partial" or "deny". */
+static const char *entry_decisions(json_t *entry, const char *const *classes, verdict *v, size_t n)
+{
+    json_t *cls = json_object(), *pol = json_array(), *red = json_array(), *errs = json_array();
+    size_t allowed = 0;
+    for (size_t i = 0; i < n; i++) {
+        allowed += v[i].allow;
+        (void)json_object_set_new(cls, classes[i],
+                                  json_pack("{s:s, s:O, s:O}", "decision",
+                                            v[i].allow ? "allow" : "deny", "policies",
+                                            v[i].policies, "errors", v[i].errors));
+        size_t j;
+        json_t *e;
+        json_array_foreach(v[i].policies, j, e)
+        {
+            size_t m;
+            json_t *have;
+            bool dup = false;
+            json_array_foreach(pol, m, have) dup |= json_equal(have, e);
+            if (!dup)
+                (void)json_array_append(pol, e);
+        }
+        if (!v[i].allow)
+            (void)json_array_append_new(red, json_string(classes[i]));
+        json_array_foreach(v[i].errors, j, e)(void) json_array_append(errs, e);
+    }
+    const char *d = allowed == n ? "allow" : allowed == 0 ? "deny" : "partial";
+    (void)json_object_set_new(entry, "classes", cls);
+    (void)json_object_set_new(entry, "policies", pol);
+    (void)json_object_set_new(entry, "redacted", red);
+    (void)json_object_set_new(entry, "errors", errs);
+    (void)json_object_set_new(entry, "decision", json_string(d));
+    return d;
+}
+
+static json_t *answer_new(const char *decision, uint64_t index, const keyd_pset *p,
+                          const char *request_id)
+{
+    return json_pack("{s:s, s:I, s:s, s:s, s:s}", "decision", decision, "log_index",
+                     (json_int_t)index, "policy_set", p->hash, "request_id", request_id, "outcome",
+                     "ok");
+}
+
+static int set_outcome(json_t *answer, const char *outcome)
+{
+    return json_object_set_new(answer, "outcome", json_string(outcome));
+}
+
+/* The user's DEK, creating and storing one on a user's first write (create true). A racing
+ * first writer may win: then its DEK is used. *outcome is set when there is no key. */
+static int user_dek(warden_dek **dek, const char **outcome, warden_keyd *k, const char *user,
+                    bool create, warden_err *err)
+{
+    warden_store_user u;
+    warden_buf wrapped;
+    warden_dek *fresh = NULL;
+    warden_store_user_init(&u);
+    warden_buf_init(&wrapped);
+    *dek = NULL;
+    *outcome = NULL;
+    int rc;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if ((rc = warden_store_user_get(k->store, &u, user, err)) != 0)
+            goto out;
+        if (u.state == WARDEN_USER_SHREDDED) {
+            *outcome = "key_destroyed";
+            goto out;
+        }
+        if (u.has_dek) {
+            rc = warden_kek_unwrap(dek, k->kek, u.wrapped.p, u.wrapped.len, user, err);
+            goto out;
+        }
+        if (!create) {
+            *outcome = "not_found";
+            goto out;
+        }
+        wrapped.len = 0;
+        if ((rc = warden_dek_new(&fresh, err)) != 0 ||
+            (rc = warden_kek_wrap(&wrapped, k->kek, fresh, user, err)) != 0)
+            goto out;
+        warden_store_dek sd = {.blob = wrapped.p,
+                               .len = wrapped.len,
+                               .kek_id = warden_kek_id(k->kek),
+                               .kek_version = warden_kek_current_version(k->kek)};
+        rc = warden_store_user_set_dek(k->store, user, &sd, err);
+        if (rc == 0) {
+            *dek = fresh;
+            fresh = NULL;
+            goto out;
+        }
+        if (rc != WARDEN_EEXIST)
+            goto out;
+        warden_dek_free(fresh);
+        fresh = NULL;
+    }
+out:
+    warden_dek_free(fresh);
+    warden_buf_fini(&wrapped);
+    warden_store_user_fini(&u);
+    return rc;
+}
+
+/* Decrypts one stored record and redacts it into answer fields "document"/"withheld". */
+static int open_record(json_t *dst, warden_keyd *k, const warden_dek *dek, const char *user,
+                       const char *collection, const char *id, uint64_t version,
+                       const warden_buf *blob, const verdict *v, warden_err *err)
+{
+    warden_buf pt;
+    warden_buf_init(&pt);
+    json_t *doc = NULL, *shown = NULL, *withheld = NULL;
+    warden_record_ref ref = {k->cfg.region, user, collection, id, version};
+    int rc = warden_envelope_decrypt(&pt, dek, &ref, blob->p, blob->len, err);
+    if (rc != 0)
+        goto out;
+    json_error_t jerr;
+    doc = json_loadb((const char *)pt.p, pt.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (doc == NULL) {
+        rc = warden_err_set(err, WARDEN_ECORRUPT, "record %s/%s: plaintext is not JSON", collection,
+                            id);
+        goto out;
+    }
+    if ((rc = keyd_redact(&shown, &withheld, k->schemas, k->n_schemas, collection, doc, v[0].allow,
+                          v[1].allow, err)) != 0)
+        goto out;
+    if (json_object_set_new(dst, "document", shown) != 0 ||
+        json_object_set_new(dst, "withheld", withheld) != 0 ||
+        json_object_set_new(dst, "version", json_integer((json_int_t)version)) != 0)
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    shown = withheld = NULL;
+out:
+    json_decref(doc);
+    warden_buf_fini_wipe(&pt);
+    return rc;
+}
+
+/* After the log: performs an allowed write, delete, read or export; sets the outcome. */
+static int perform(json_t *answer, warden_keyd *k, const areq *r, const verdict *v, warden_err *err)
+{
+    warden_dek *dek = NULL;
+    const char *outcome = NULL;
+    warden_buf blob, pt;
+    warden_store_record rec;
+    warden_store_page page;
+    char *text = NULL;
+    warden_buf_init(&blob);
+    warden_buf_init(&pt);
+    warden_store_record_init(&rec);
+    warden_store_page_init(&page);
+    int rc = 0;
+    bool is_write = strcmp(r->action, "write") == 0;
+    if (strcmp(r->action, "delete") == 0) {
+        rc = warden_store_record_delete(k->store, r->user, r->collection, r->id, 0, err);
+        if (rc == WARDEN_ENOTFOUND) {
+            outcome = "not_found";
+            rc = 0;
+        }
+        goto out;
+    }
+    if ((rc = user_dek(&dek, &outcome, k, r->user, is_write, err)) != 0 || outcome != NULL)
+        goto out;
+    if (is_write) {
+        text = json_dumps(r->document, JSON_COMPACT | JSON_SORT_KEYS);
+        if (text == NULL) {
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+            goto out;
+        }
+        /* The decision was for this write, not for a version: retry lost races. */
+        for (int attempt = 0; attempt < 16; attempt++) {
+            uint64_t ver;
+            bool live;
+            if ((rc = warden_store_record_head(k->store, &ver, &live, r->user, r->collection, r->id,
+                                               err)) != 0)
+                goto out;
+            warden_record_ref ref = {k->cfg.region, r->user, r->collection, r->id, ver + 1};
+            blob.len = 0;
+            if ((rc = warden_envelope_encrypt(&blob, dek, &ref, (const uint8_t *)text, strlen(text),
+                                              err)) != 0)
+                goto out;
+            rc = warden_store_record_put(k->store, r->user, r->collection, r->id, ver + 1, blob.p,
+                                         blob.len, err);
+            if (rc == 0) {
+                (void)json_object_set_new(answer, "version", json_integer((json_int_t)ver + 1));
+                break;
+            }
+            if (rc == WARDEN_ENOTFOUND) { /* shredded meanwhile */
+                outcome = "key_destroyed";
+                rc = 0;
+                break;
+            }
+            if (rc != WARDEN_EEXIST)
+                goto out;
+        }
+        goto out;
+    }
+    if (r->collection != NULL) { /* read */
+        rc = warden_store_record_get(k->store, &rec, r->user, r->collection, r->id, err);
+        if (rc == WARDEN_ENOTFOUND) {
+            outcome = "not_found";
+            rc = 0;
+            goto out;
+        }
+        if (rc == 0)
+            rc = open_record(answer, k, dek, r->user, r->collection, r->id, rec.version, &rec.blob,
+                             v, err);
+        goto out;
+    }
+    /* export: every live record, page by page, each redacted like a read */
+    json_t *all = json_array();
+    if (all == NULL || json_object_set_new(answer, "records", all) != 0) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    char *after_c = NULL, *after_i = NULL;
+    for (;;) {
+        warden_store_page_fini(&page);
+        rc = warden_store_record_list(k->store, &page, r->user, after_c, after_i, 100, err);
+        free(after_c);
+        free(after_i);
+        after_c = after_i = NULL;
+        if (rc != 0)
+            goto out;
+        for (size_t i = 0; i < page.n; i++) {
+            const warden_store_entry *e = &page.v[i];
+            json_t *one = json_pack("{s:s, s:s}", "collection", e->collection, "id", e->id);
+            if (one == NULL || json_array_append_new(all, one) != 0) {
+                rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+                goto out;
+            }
+            if ((rc = open_record(one, k, dek, r->user, e->collection, e->id, e->version, &e->blob,
+                                  v, err)) != 0)
+                goto out;
+        }
+        if (!page.more || page.n == 0)
+            break;
+        after_c = strdup(page.v[page.n - 1].collection);
+        after_i = strdup(page.v[page.n - 1].id);
+        if (after_c == NULL || after_i == NULL) {
+            free(after_c);
+            free(after_i);
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+out:
+    if (rc == 0 && outcome != NULL && set_outcome(answer, outcome) != 0)
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    if (text != NULL) {
+        warden_wipe(text, strlen(text));
+        free(text);
+    }
+    warden_dek_free(dek);
+    warden_buf_fini(&blob);
+    warden_buf_fini_wipe(&pt);
+    warden_store_record_fini(&rec);
+    warden_store_page_fini(&page);
+    return rc;
+}
+
+int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+{
+    areq r;
+    areq_from(&r, body);
+    warden_store_user u;
+    warden_store_user_init(&u);
+    keyd_pset *p = keyd_pset_acquire(k);
+    json_t *ctx = NULL, *entry = NULL, *ans = NULL;
+    verdict v[2] = {{0}, {0}};
+    static const char *const READ_CLASSES[] = {"protected", "excepted"};
+    static const char *const ALL_CLASS[] = {"record"};
+    bool per_class = strcmp(r.action, "read") == 0 || strcmp(r.action, "export") == 0;
+    const char *const *classes = per_class ? READ_CLASSES : ALL_CLASS;
+    size_t n = per_class ? 2 : 1;
+    uint64_t index = 0;
+    char rid[WARDEN_STORE_USER_MAX + WARDEN_STORE_COLLECTION_MAX + WARDEN_STORE_ID_MAX + 3];
+    const char *rtype = r.collection != NULL ? "Record" : "User";
+    if (r.collection != NULL)
+        snprintf(rid, sizeof rid, "%s/%s/%s", r.user, r.collection, r.id);
+    else
+        snprintf(rid, sizeof rid, "%s", r.user);
+
+    /* (1) what the decision needs: the owner's jurisdiction, nothing secret */
+    int rc = warden_store_user_get(k->store, &u, r.user, err);
+    if (rc != 0)
+        goto out;
+    /* (2) decide, per data class for reads and exports */
+    if ((ctx = base_context(k, &r, u.jurisdiction)) == NULL) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if ((rc = decide(&v[i], k, p, r.principal, r.action, rtype, rid, ctx, classes[i], err)) !=
+            0)
+            goto out;
+    /* (3) log durably before anything is released or changed */
+    entry = entry_new(k, p, &r, r.action, rtype, rid, u.jurisdiction, ctx);
+    if (entry == NULL) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    const char *decision = entry_decisions(entry, classes, v, n);
+    if ((rc = keyd_audit_append(&index, k, entry, err)) != 0)
+        goto out;
+    ans = answer_new(decision, index, p, r.request_id);
+    if (ans == NULL || json_object_set(ans, "redacted", json_object_get(entry, "redacted")) != 0) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* (4) only now: keys, plaintext */
+    if (strcmp(decision, "deny") != 0) {
+        verdict both[2] = {v[0], per_class ? v[1] : v[0]};
+        rc = perform(ans, k, &r, both, err);
+    }
+out:
+    if (rc != 0) {
+        json_decref(ans);
+        ans = NULL;
+    }
+    *answer = ans;
+    verdict_fini(&v[0]);
+    verdict_fini(&v[1]);
+    json_decref(entry);
+    json_decref(ctx);
+    warden_store_user_fini(&u);
+    keyd_pset_put(p, k);
+    return rc;
+}
+
+int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+{
+    areq r;
+    areq_from(&r, body);
+    const char *jur = str(body, "jurisdiction");
+    keyd_pset *p = keyd_pset_acquire(k);
+    json_t *ctx = NULL, *entry = NULL, *ans = NULL;
+    verdict v = {0};
+    uint64_t index = 0;
+    int rc = 0;
+    /* The config's list is a hard bound; within it, residency is Cedar's "store" decision. */
+    bool listed = false;
+    for (size_t i = 0; i < k->cfg.n_jurisdictions; i++)
+        listed |= strcmp(k->cfg.jurisdictions[i], jur) == 0;
+    if ((ctx = base_context(k, &r, jur)) == NULL) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = decide(&v, k, p, r.principal, "store", "Region", k->cfg.region, ctx, NULL, err)) != 0)
+        goto out;
+    if (!listed) {
+        v.allow = false;
+        json_array_clear(v.policies);
+        (void)json_array_append_new(v.policies, json_string("config:jurisdictions"));
+    }
+    entry = entry_new(k, p, &r, "store", "Region", k->cfg.region, jur, ctx);
+    static const char *const CLS[] = {"residency"};
+    const char *decision = entry != NULL ? entry_decisions(entry, CLS, &v, 1) : NULL;
+    if (entry == NULL || decision == NULL) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = keyd_audit_append(&index, k, entry, err)) != 0)
+        goto out;
+    if ((ans = answer_new(decision, index, p, r.request_id)) == NULL) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    if (v.allow) {
+        rc = warden_store_user_register(k->store, r.user, jur, (int64_t)time(NULL), NULL, err);
+        if (rc == WARDEN_EEXIST) {
+            rc = set_outcome(ans, "exists") != 0 ? WARDEN_ENOMEM : 0;
+        }
+    }
+out:
+    if (rc != 0) {
+        json_decref(ans);
+        ans = NULL;
+    }
+    *answer = ans;
+    verdict_fini(&v);
+    json_decref(entry);
+    json_decref(ctx);
+    keyd_pset_put(p, k);
+    return rc;
+}
+
+int keyd_do_shred(json_t **answer, warden_keyd *k, const json_t *body, const warden_keyd_peer *peer,
+                  warden_err *err)
+{
+    char t[32], who[48];
+    keyd_audit_time(t);
+    snprintf(who, sizeof who, "uid:%lu", (unsigned long)peer->uid);
+    keyd_pset *p = keyd_pset_acquire(k);
+    const char *user = str(body, "user");
+    json_t *ans = NULL;
+    uint64_t index;
+    /* The operator's socket access (peer uid) is the authorization; the log records who. */
+    json_t *e =
+        json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s}", "v", 1, "type",
+                  "shred", "time", t, "request_id", str(body, "request_id"), "principal", who,
+                  "action", "shred", "resource", "type", "User", "id", user, "decision", "allow",
+                  "region", k->cfg.region, "policy_set", p->hash);
+    int rc = e == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
+                       : keyd_audit_append(&index, k, e, err);
+    if (rc != 0)
+        goto out;
+    if ((ans = answer_new("allow", index, p, str(body, "request_id"))) == NULL) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    rc = warden_store_user_shred(k->store, user, (int64_t)time(NULL), err);
+    if (rc == WARDEN_ENOTFOUND)
+        rc = set_outcome(ans, "not_found") != 0 ? WARDEN_ENOMEM : 0;
+out:
+    if (rc != 0) {
+        json_decref(ans);
+        ans = NULL;
+    }
+    *answer = ans;
+    json_decref(e);
+    keyd_pset_put(p, k);
+    return rc;
+}
+
+int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const json_t *body,
+                       const warden_keyd_peer *peer, warden_err *err)
+{
+    *answer = NULL;
+    switch (type) {
+    case KEYD_MSG_ACCESS:
+        return keyd_do_access(answer, k, body, err);
+    case KEYD_MSG_REGISTER:
+        return keyd_do_register(answer, k, body, err);
+    case KEYD_MSG_SHRED:
+        return keyd_do_shred(answer, k, body, peer, err);
+    case KEYD_MSG_RETIRE:
+        return keyd_do_retire(answer, k, body, peer, err);
+    case KEYD_MSG_ROTATE:
+        return keyd_do_rotate(answer, k, peer, err);
+    case KEYD_MSG_RELOAD: {
+        uint64_t index;
+        char hash[72];
+        int rc = warden_keyd_reload(&index, k, err);
+        if (rc != 0)
+            return rc;
+        warden_keyd_policy_hash(hash, k);
+        *answer = json_pack("{s:I, s:s, s:s}", "log_index", (json_int_t)index, "policy_set", hash,
+                            "outcome", "ok");
+        break;
+    }
+    case KEYD_MSG_STATUS: {
+        char hash[72];
+        warden_keyd_policy_hash(hash, k);
+        *answer = json_pack("{s:s, s:s, s:I, s:s, s:s}", "region", k->cfg.region, "policy_set",
+                            hash, "log_size", (json_int_t)warden_tlog_appender_size(k->log),
+                            "key_id", warden_kek_id(k->kek), "outcome", "ok");
+        break;
+    }
+    default:
+        return warden_err_set(err, WARDEN_EINVAL, "not a request type: %u", (unsigned)type);
+    }
+    return *answer != NULL ? 0 : warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+}

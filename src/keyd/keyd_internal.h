@@ -1,0 +1,109 @@
+/* keyd's internals, shared by its files: the parsed configuration, the swappable policy
+ * set, and the audit-entry writer. Not part of the public API (include/warden/keyd.h). */
+#ifndef WARDEN_KEYD_INTERNAL_H
+#define WARDEN_KEYD_INTERNAL_H
+
+#include "warden/crypto.h"
+#include "warden/keyd.h"
+#include "warden/policy.h"
+#include "warden/store.h"
+#include "warden/tlog.h"
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#define KEYD_MAX_JURISDICTIONS 32
+#define KEYD_MAX_UIDS 32
+#define KEYD_MAX_POLICY_FILES 32
+#define KEYD_MAX_SCHEMAS 64
+#define KEYD_FILE_MAX (16u << 20)
+
+typedef struct keyd_config {
+    char *region;
+    char *jurisdictions[KEYD_MAX_JURISDICTIONS];
+    size_t n_jurisdictions;
+    char *data_dir;
+    char *key_provider; /* "keyfile" or "pkcs11" */
+    char *key_path;     /* keyfile */
+    char *p11_module, *p11_token, *p11_pin_env;
+    char *policy_files[KEYD_MAX_POLICY_FILES];
+    size_t n_policy_files;
+    char *entities_file; /* NULL: no entities */
+    char *schema_files[KEYD_MAX_SCHEMAS];
+    size_t n_schema_files;
+    char *log_dir, *log_key, *log_origin;
+    char *archive_dir; /* content-addressed policy sets */
+    char *socket_path;
+    uid_t uids[KEYD_MAX_UIDS];
+    size_t n_uids;
+} keyd_config;
+
+/* Reads and checks the config file; relative paths become relative to its directory.
+ * Errors: WARDEN_ENOTFOUND, WARDEN_EPARSE, WARDEN_EINVAL (names the field), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_config_load(keyd_config *cfg, const char *path, warden_err *err);
+/* Frees every string of cfg. */
+void keyd_config_fini(keyd_config *cfg);
+
+/* One installed policy set + directory. Immutable; shared by reference count so a reload
+ * never frees a set that a request is still deciding with. */
+typedef struct keyd_pset {
+    int refs;
+    warden_policies *policies;
+    warden_entities *entities;
+    char hash[72]; /* "sha256:<hex>" of the archived bundle */
+    char *bundle;  /* canonical JSON: {"entities":..,"policies":[{"file","text"}]} */
+    size_t bundle_len;
+} keyd_pset;
+
+/* Loads the config's policy files and entities into a new set with refs 1.
+ * Errors: WARDEN_EPARSE, WARDEN_EINVAL, WARDEN_ENOTFOUND, WARDEN_EIO, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_pset_load(keyd_pset **out, const keyd_config *cfg, warden_err *err);
+/* Drops one reference; frees at zero. NULL is accepted. */
+void keyd_pset_release(keyd_pset *p);
+/* Writes the bundle to <archive_dir>/<hex>.json (if absent), durably. Errors: WARDEN_EIO. */
+WARDEN_MUST_USE int keyd_pset_archive(const keyd_pset *p, const char *archive_dir, warden_err *err);
+
+struct warden_keyd {
+    keyd_config cfg;
+    warden_store *store;
+    warden_kek *kek;
+    warden_tlog_signer *signer;
+    warden_tlog_appender *log;
+    warden_schema *schemas[KEYD_MAX_SCHEMAS];
+    size_t n_schemas;
+    pthread_mutex_t mu; /* guards pset pointer and refs */
+    keyd_pset *pset;
+    pthread_mutex_t reload_mu; /* one reload at a time */
+    pthread_key_t authz_key;   /* each thread's warden_authz */
+};
+
+/* Takes a reference on the current policy set (release with keyd_pset_release). */
+keyd_pset *keyd_pset_acquire(warden_keyd *k);
+
+/* Drops a reference taken with keyd_pset_acquire. */
+void keyd_pset_put(keyd_pset *p, warden_keyd *k);
+/* This thread's Cedar scratch space, created on first use and freed at thread exit (or by
+ * warden_keyd_free for the thread that calls it). NULL on failure (err filled). */
+warden_authz *keyd_thread_authz(warden_keyd *k, warden_err *err);
+
+/* Handlers of access.c, called by warden_keyd_handle. */
+WARDEN_MUST_USE int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body,
+                                   warden_err *err);
+WARDEN_MUST_USE int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body,
+                                     warden_err *err);
+WARDEN_MUST_USE int keyd_do_shred(json_t **answer, warden_keyd *k, const json_t *body,
+                                  const warden_keyd_peer *peer, warden_err *err);
+WARDEN_MUST_USE int keyd_do_rotate(json_t **answer, warden_keyd *k, const warden_keyd_peer *peer,
+                                   warden_err *err);
+WARDEN_MUST_USE int keyd_do_retire(json_t **answer, warden_keyd *k, const json_t *body,
+                                   const warden_keyd_peer *peer, warden_err *err);
+
+/* Serialises entry canonically (compact, sorted keys, ASCII), appends it to the log and
+ * waits until it is durable. Errors: WARDEN_EIO (fail closed), WARDEN_ELIMIT (over 64 KiB),
+ * WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_audit_append(uint64_t *index, warden_keyd *k, json_t *entry,
+                                      warden_err *err);
+/* The current UTC time as RFC 3339 with milliseconds ("2026-11-25T13:30:00.123Z"). */
+void keyd_audit_time(char out[32]);
+
+#endif
