@@ -127,6 +127,9 @@ static void tlog_appender_concurrent(void **state)
         assert_null(ret);
     }
     const uint64_t total = THREADS * PER_THREAD;
+    /* Acknowledged appends are journaled; sync waits for the checkpoint that covers them. */
+    assert_true(warden_tlog_appender_size(a) <= total);
+    assert_int_equal(warden_tlog_appender_sync(a, &e), 0);
     assert_int_equal(warden_tlog_appender_size(a), total);
     warden_tlog_appender_free(a);
     /* Every index used exactly once, each holding exactly the bytes its caller appended. */
@@ -158,7 +161,8 @@ static void tlog_appender_concurrent(void **state)
     free(seen);
 }
 
-/* Appends n entries with tags from `from`, via the CLI-like path (one append_many). */
+/* Appends n entries with tags from `from`, via the CLI's path (one append_many, then sync so
+ * that the published checkpoint covers them). */
 static void append_tags(warden_tlog_appender *a, uint64_t from, size_t n)
 {
     warden_err e;
@@ -173,6 +177,9 @@ static void append_tags(warden_tlog_appender *a, uint64_t from, size_t n)
     if (warden_tlog_append_many(&first, a, ents, lens, n, &e) != 0)
         fail_msg("append: %s", e.msg);
     assert_int_equal(first, from);
+    if (warden_tlog_appender_sync(a, &e) != 0)
+        fail_msg("sync: %s", e.msg);
+    assert_int_equal(warden_tlog_appender_size(a), from + n);
     free(b);
     free(ents);
     free(lens);
@@ -348,7 +355,8 @@ static void tlog_appender_refuses_corruption(void **state)
     assert_int_equal(warden_tlog_create(x->dir, "again", x->s, &e), WARDEN_EEXIST);
 }
 
-/* When a write fails the appender fails closed: this and every later append is WARDEN_EIO. */
+/* When integration fails the appender fails closed: sync and every later append is
+ * WARDEN_EIO; an append acknowledged before (it is in the journal) is published on reopen. */
 static void tlog_appender_fails_closed(void **state)
 {
     env *x = *state;
@@ -358,27 +366,40 @@ static void tlog_appender_fails_closed(void **state)
     assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
     assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"", 0, &e), 0);
     assert_int_equal(idx, 0);
+    assert_int_equal(warden_tlog_appender_sync(a, &e), 0);
     uint8_t big[65536] = {0};
     assert_int_equal(warden_tlog_append(&idx, a, big, sizeof big, &e), WARDEN_EINVAL);
-    /* Replace the entries directory with a file: the next batch cannot be written. */
+    /* Replace the entries directory with a file: the next integration cannot be written. */
     char p[1200], q[1200];
     snprintf(p, sizeof p, "%s/tile/entries", x->dir);
     snprintf(q, sizeof q, "%s/tile/entries.moved", x->dir);
     assert_int_equal(rename(p, q), 0);
     write_file(x->dir, "tile/entries", "not a directory");
-    assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"x", 1, &e), WARDEN_EIO);
+    assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"x", 1, &e), 0);
+    assert_int_equal(idx, 1);
+    assert_int_equal(warden_tlog_appender_sync(a, &e), WARDEN_EIO);
     unlink(p);
     assert_int_equal(rename(q, p), 0);
     assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"y", 1, &e), WARDEN_EIO);
     assert_int_equal(warden_tlog_appender_size(a), 1);
     warden_tlog_appender_free(a);
-    /* The published log is intact and a new appender continues it. */
+    /* The published log is intact; reopening publishes "x" from the journal and continues. */
     assert_int_equal(verify_dir(x), 1);
     assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    assert_int_equal(warden_tlog_appender_size(a), 2);
     assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"z", 1, &e), 0);
-    assert_int_equal(idx, 1);
+    assert_int_equal(idx, 2);
     warden_tlog_appender_free(a);
-    assert_int_equal(verify_dir(x), 2);
+    assert_int_equal(verify_dir(x), 3);
+    warden_tlog_source *src = NULL;
+    warden_buf b;
+    warden_buf_init(&b);
+    assert_int_equal(warden_tlog_source_dir_new(&src, x->dir, &e), 0);
+    assert_int_equal(warden_tlog_source_entry(&b, src, 3, 1, &e), 0);
+    assert_int_equal(b.len, 1);
+    assert_int_equal(b.p[0], 'x');
+    warden_buf_fini(&b);
+    warden_tlog_source_free(src);
 }
 
 /* A reader holding an older checkpoint still verifies after the partial tiles it names were
