@@ -195,16 +195,19 @@ static int scan(tlog_jbatch ***tail, const uint8_t *p, size_t len, uint64_t size
             return 0; /* end of the current epoch: zeroes or an older epoch's bytes */
         if (st == 0) {
             /* Damaged. If it is the torn tail of a crash, nothing follows it in this epoch
-             * (batch k+1 is written only after batch k is durable). A successor means the
-             * damage came later, from outside, to a batch that was acknowledged. */
+             * (batch k+1 is written only after batch k is durable), and any older epoch's
+             * batch after it is covered by the checkpoint (the journal is rewound only then).
+             * A successor holding entries past the checkpoint means the damage came later,
+             * from outside, to a batch that was acknowledged. (Damage to the length field
+             * hides the successor: that case reads as a torn tail.) */
             size_t next = off + TLOG_JHDR + (size_t)h.body_len;
             if (h.body_len <= len - off - TLOG_JHDR && batch_at(&h2, p, len, next) == 1 &&
-                memcmp(h2.nonce, h.nonce, TLOG_JNONCE) == 0 && h2.first == h.first + h.count)
+                h2.first + h2.count > size)
                 return warden_err_set(err, WARDEN_ECORRUPT,
-                                      ".journal: the batch at byte %zu (entries from %llu) is "
-                                      "damaged but later batches follow it: the journal was "
+                                      ".journal: the batch at byte %zu is damaged but a later "
+                                      "batch (entries from %llu) follows it: the journal was "
                                       "changed by something other than warden",
-                                      off, (unsigned long long)h.first);
+                                      off, (unsigned long long)h2.first);
             return 0; /* a torn tail: never acknowledged */
         }
         if (!body_ok(p + off + TLOG_JHDR, h.body_len, h.count))
