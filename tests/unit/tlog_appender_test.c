@@ -40,6 +40,10 @@ static int teardown(void **state)
     env *x = *state;
     warden_tlog_signer_free(x->s);
     warden_tlog_verifier_free(x->v);
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s.crash' '%s.crash0' '%s.t'", x->dir, x->dir, x->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "teardown: %s failed\n", cmd);
     remove_tree(x->dir);
     unlink(x->key);
     free(x);
