@@ -71,8 +71,8 @@ struct warden_tlog_appender {
     size_t queued_entries;
     size_t wait_target; /* while the sequencer waits for a fuller batch: entries it waits for */
     tlog_jbatch *jhead, **jtail; /* journaled, acknowledged, not yet integrated */
-    uint64_t journaled; /* entries durable in the journal (acknowledged or about to be) */
-    uint64_t published; /* size of the published checkpoint: what readers may rely on */
+    uint64_t journaled;          /* entries durable in the journal (acknowledged or about to be) */
+    uint64_t published;          /* size of the published checkpoint: what readers may rely on */
     int stopping;
     int seq_done;     /* the sequencer has exited: no more journaled batches will come */
     int failed;       /* fail closed: once set, every append returns WARDEN_EIO */

@@ -327,8 +327,7 @@ int tlog_journal_write(tlog_journal *j, tlog_jbatch *jb, warden_err *err)
     if (rc != 0)
         return rc;
     if (pwrite_all(j->fd, jb->b.p, jb->b.len, j->off) != 0)
-        return warden_err_set(err, WARDEN_EIO, "%s: write: %s", TLOG_JOURNAL_NAME,
-                              strerror(errno));
+        return warden_err_set(err, WARDEN_EIO, "%s: write: %s", TLOG_JOURNAL_NAME, strerror(errno));
     /* Within the pre-allocated size only data changes; a batch past it (one larger than
      * the whole journal) grows the file, and fdatasync then also commits the new size. */
     if (fdatasync(j->fd) != 0)

@@ -100,10 +100,10 @@ int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t
 uint32_t tlog_signer_hash(const warden_tlog_signer *s);
 
 /* ---- the appender's write-ahead journal (journal.c) ---- */
-#define TLOG_JOURNAL_NAME ".journal"     /* a dotfile: never part of the served layout */
-#define TLOG_JOURNAL_SIZE (4u << 20)     /* pre-allocated bytes; writes restart at 0 after */
-#define TLOG_JHDR 72                     /* bytes of a batch header */
-#define TLOG_JNONCE 16                   /* bytes of the epoch nonce */
+#define TLOG_JOURNAL_NAME ".journal" /* a dotfile: never part of the served layout */
+#define TLOG_JOURNAL_SIZE (4u << 20) /* pre-allocated bytes; writes restart at 0 after */
+#define TLOG_JHDR 72                 /* bytes of a batch header */
+#define TLOG_JNONCE 16               /* bytes of the epoch nonce */
 
 /* One journal batch: entries first..first+count-1, encoded as written (header || body). */
 typedef struct tlog_jbatch {

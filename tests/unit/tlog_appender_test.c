@@ -494,8 +494,8 @@ static void make_crashed_log(env *x, size_t *last_start, size_t *last_end)
 static int open_copy(env *x, warden_tlog_appender **a, const char *edit, warden_err *e)
 {
     char cmd[6000];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s.t' && cp -a '%s.crash' '%s.t' && cd '%s.t' && %s",
-             x->dir, x->dir, x->dir, x->dir, edit);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s.t' && cp -a '%s.crash' '%s.t' && cd '%s.t' && %s", x->dir,
+             x->dir, x->dir, x->dir, edit);
     sh(cmd);
     snprintf(cmd, sizeof cmd, "%s.t", x->dir);
     return warden_tlog_appender_new(a, cmd, x->s, NULL, e);
@@ -605,8 +605,7 @@ static void tlog_appender_journal_refuses_corruption(void **state)
     const size_t offs[] = {0, 40, second + 5, second + TLOG_JHDR + 3};
     for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
         snprintf(edit, sizeof edit,
-                 "printf '\\377' | dd of=.journal bs=1 seek=%zu conv=notrunc status=none",
-                 offs[i]);
+                 "printf '\\377' | dd of=.journal bs=1 seek=%zu conv=notrunc status=none", offs[i]);
         assert_int_equal(open_copy(x, &a, edit, &e), WARDEN_ECORRUPT);
         if (strstr(e.msg, ".journal") == NULL)
             fail_msg("byte %zu: %s", offs[i], e.msg);
@@ -638,8 +637,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_journal_replayed, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_journal_torn_tail, setup, teardown),
-        cmocka_unit_test_setup_teardown(tlog_appender_journal_refuses_corruption, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(tlog_appender_journal_refuses_corruption, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
