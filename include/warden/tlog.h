@@ -294,8 +294,8 @@ WARDEN_MUST_USE int warden_tlog_appender_new(warden_tlog_appender **out, const c
  * once. Errors: WARDEN_EINVAL (len > 65535), WARDEN_EIO (the log could not be written: the
  * appender has failed closed and every pending and later append returns WARDEN_EIO; also after
  * warden_tlog_appender_free began), WARDEN_EINTERNAL (no semaphore could be created). If the
- * process dies before this returns, the entry may or may not be in the log; once it has
- * returned 0, the entry is (after a crash, reopening integrates it). */
+ * process dies before this returns, or it returns WARDEN_EIO, the entry may or may not be in
+ * the log after a reopen; once it has returned 0, the entry is (reopening integrates it). */
 WARDEN_MUST_USE int warden_tlog_append(uint64_t *index, warden_tlog_appender *a,
                                        const uint8_t *entry, size_t len, warden_err *err);
 /* As warden_tlog_append for n entries (1..WARDEN_TLOG_BATCH_MAX) that get the consecutive

@@ -18,7 +18,9 @@ for i in $(seq 1 "$kills"); do
   kill -9 "$pid" 2>/dev/null || { echo "appender $i died by itself:"; cat "$tmp/err"; exit 1; }
   wait "$pid" 2>/dev/null || true
   "$tool" check "$dir" "$tmp/key" "$tmp/acks"/* >"$tmp/check" || { echo "kill $i: check failed"; cat "$tmp/check"; exit 1; }
+  replayed=$(( ${replayed:-0} + $(sed -n 's/.*; \([0-9]*\) replayed.*/\1/p' "$tmp/check") ))
 done
 n="$(cat "$tmp/acks"/* | wc -l)"
 [ "$n" -gt "$kills" ] || { echo "only $n acknowledged appends in $kills runs: nothing exercised"; exit 1; }
-echo "tlog crash test: $kills kills; $(cat "$tmp/check")"
+[ "$replayed" -gt 0 ] || { echo "no kill left journaled entries to replay: the journal path was not exercised"; exit 1; }
+echo "tlog crash test: $kills kills, $replayed entries replayed from the journal in all; last check: $(cat "$tmp/check")"
