@@ -259,7 +259,7 @@ WARDEN_MUST_USE int warden_tlog_verify(warden_tlog_checkpoint *cp, warden_tlog_s
 /* ---- writing a log ---- */
 
 /* Creates an empty log in dir (created if missing): the tile/ directory and a checkpoint of
- * size 0 signed by s. Errors: WARDEN_EEXIST (dir already has a checkpoint), WARDEN_EINVAL
+ * size 0 signed by s; removes a journal (dir/.journal) left by an earlier log there. Errors: WARDEN_EEXIST (dir already has a checkpoint), WARDEN_EINVAL
  * (bad origin), WARDEN_EIO, WARDEN_ENOMEM, WARDEN_EINTERNAL. */
 WARDEN_MUST_USE int warden_tlog_create(const char *dir, const char *origin,
                                        const warden_tlog_signer *s, warden_err *err);

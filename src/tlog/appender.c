@@ -681,6 +681,17 @@ int warden_tlog_create(const char *dir, const char *origin, const warden_tlog_si
             err->code = rc = WARDEN_EINVAL;
         goto out;
     }
+    /* A journal left from an earlier log in this directory belongs to no checkpoint: an
+     * appender would otherwise replay its entries into the new log. */
+    if (snprintf(path, sizeof path, "%s/%s", dir, TLOG_JOURNAL_NAME) >= (int)sizeof path) {
+        rc = warden_err_set(err, WARDEN_EINVAL, "%s: path too long", dir);
+        goto out;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        rc = warden_err_set(err, WARDEN_EIO, "%s: remove: %s", path, strerror(errno));
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
     rc = warden_file_write_atomic(path, note.p, note.len, 0644, err);
 out:
     warden_buf_fini(&note);

@@ -625,6 +625,28 @@ static void tlog_appender_journal_refuses_corruption(void **state)
     clean_copies(x);
 }
 
+/* A new log created where an old one was removed does not inherit the old journal's entries
+ * (its epoch starts at entry 0, which the new empty checkpoint would otherwise accept). */
+static void tlog_appender_create_drops_old_journal(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    warden_tlog_appender *a = NULL;
+    char cmd[4000];
+    assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    append_tags(a, 0, 5);
+    warden_tlog_appender_free(a);
+    assert_true(exists(x->dir, ".journal"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/checkpoint' '%s/tile'", x->dir, x->dir);
+    sh(cmd);
+    assert_int_equal(warden_tlog_create(x->dir, "test.example/log", x->s, &e), 0);
+    assert_false(exists(x->dir, ".journal"));
+    assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    assert_int_equal(warden_tlog_appender_size(a), 0);
+    warden_tlog_appender_free(a);
+    assert_int_equal(verify_dir(x), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -638,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tlog_appender_journal_replayed, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_journal_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_journal_refuses_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(tlog_appender_create_drops_old_journal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
