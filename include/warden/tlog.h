@@ -4,8 +4,9 @@
  *
  * Main invariant: a checkpoint is published (renamed into place) only after every tile and
  * entry bundle it needs is durable under its final name, and no file ever appears under a
- * final name half-written. An append returns only after its entry is covered by a durable,
- * signed checkpoint.
+ * final name half-written. An append returns only after its entry is durable in the
+ * appender's write-ahead journal; a signed checkpoint covering it follows within one
+ * integration (warden_tlog_appender_sync waits for it).
  *
  * Entries are opaque byte strings of 0..65535 bytes. The specs allow the empty entry (RFC
  * 6962 hashes it as SHA-256(0x00); an entry bundle encodes it as a zero length), so warden
@@ -258,7 +259,7 @@ WARDEN_MUST_USE int warden_tlog_verify(warden_tlog_checkpoint *cp, warden_tlog_s
 /* ---- writing a log ---- */
 
 /* Creates an empty log in dir (created if missing): the tile/ directory and a checkpoint of
- * size 0 signed by s. Errors: WARDEN_EEXIST (dir already has a checkpoint), WARDEN_EINVAL
+ * size 0 signed by s; removes a journal (dir/.journal) left by an earlier log there. Errors: WARDEN_EEXIST (dir already has a checkpoint), WARDEN_EINVAL
  * (bad origin), WARDEN_EIO, WARDEN_ENOMEM, WARDEN_EINTERNAL. */
 WARDEN_MUST_USE int warden_tlog_create(const char *dir, const char *origin,
                                        const warden_tlog_signer *s, warden_err *err);
@@ -275,22 +276,26 @@ typedef struct warden_tlog_appender_opts {
 
 /* Opens the log in dir for appending (one appender per directory: the directory is locked),
  * verifies its checkpoint with the signer's own public key, loads the right edge of the tree
- * (never more), removes what an interrupted batch left beyond the checkpoint, and starts the
- * sequencer thread. s is borrowed and must outlive the appender; opts may be NULL.
+ * (never more), removes what an interrupted batch left beyond the checkpoint, integrates and
+ * publishes the entries that the write-ahead journal dir/.journal (created if missing; never
+ * served) holds beyond the checkpoint, and starts the sequencer and integrator threads. s is
+ * borrowed and must outlive the appender; opts may be NULL.
  * Errors: WARDEN_ENOTFOUND (no checkpoint: run warden_tlog_create), WARDEN_EDENIED (another
  * appender holds the lock), WARDEN_EVERIFY (checkpoint not signed by s),
- * WARDEN_ECORRUPT (tiles inconsistent with the checkpoint: the message names the file),
- * WARDEN_EIO, WARDEN_ENOMEM, WARDEN_EINTERNAL. */
+ * WARDEN_ECORRUPT (tiles inconsistent with the checkpoint, or a journal damaged in a way no
+ * crash causes: the message names the file), WARDEN_EIO, WARDEN_ENOMEM, WARDEN_EINTERNAL. */
 WARDEN_MUST_USE int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
                                              const warden_tlog_signer *s,
                                              const warden_tlog_appender_opts *opts,
                                              warden_err *err);
-/* Appends one entry and waits until it is durable and covered by a published checkpoint; then
- * *index is its position. Safe to call from many threads at once. Errors: WARDEN_EINVAL (len >
- * 65535), WARDEN_EIO (the log could not be written: the appender has failed closed and every
- * pending and later append returns WARDEN_EIO; also after warden_tlog_appender_free began),
- * WARDEN_EINTERNAL (no semaphore could be created). If the process dies before this returns,
- * the entry may or may not be in the log; once it has returned 0, the entry is. */
+/* Appends one entry and waits until it is durable (in the journal: one write + fdatasync per
+ * batch); then *index is its position, and a checkpoint covering it is published within one
+ * integration (warden_tlog_appender_sync waits for that). Safe to call from many threads at
+ * once. Errors: WARDEN_EINVAL (len > 65535), WARDEN_EIO (the log could not be written: the
+ * appender has failed closed and every pending and later append returns WARDEN_EIO; also after
+ * warden_tlog_appender_free began), WARDEN_EINTERNAL (no semaphore could be created). If the
+ * process dies before this returns, or it returns WARDEN_EIO, the entry may or may not be in
+ * the log after a reopen; once it has returned 0, the entry is (reopening integrates it). */
 WARDEN_MUST_USE int warden_tlog_append(uint64_t *index, warden_tlog_appender *a,
                                        const uint8_t *entry, size_t len, warden_err *err);
 /* As warden_tlog_append for n entries (1..WARDEN_TLOG_BATCH_MAX) that get the consecutive
@@ -298,9 +303,16 @@ WARDEN_MUST_USE int warden_tlog_append(uint64_t *index, warden_tlog_appender *a,
 WARDEN_MUST_USE int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a,
                                             const uint8_t *const *entries, const size_t *lens,
                                             size_t n, warden_err *err);
-/* Size of the tree in the last published checkpoint. */
+/* Size of the tree in the last published checkpoint (may lag the acknowledged appends by one
+ * integration; call warden_tlog_appender_sync first for a size covering them). */
 uint64_t warden_tlog_appender_size(warden_tlog_appender *a);
-/* Lets queued appends finish, stops the sequencer, unlocks and frees; NULL is accepted. */
+/* Waits until every append acknowledged before this call is covered by a published, durable
+ * checkpoint. Errors: WARDEN_EIO (integration failed: the appender has failed closed; the
+ * acknowledged entries stay in the journal and the next warden_tlog_appender_new publishes
+ * them). */
+WARDEN_MUST_USE int warden_tlog_appender_sync(warden_tlog_appender *a, warden_err *err);
+/* Lets queued appends finish, publishes a checkpoint covering every journaled entry (unless
+ * integration failed), stops the threads, unlocks and frees; NULL is accepted. */
 void warden_tlog_appender_free(warden_tlog_appender *a);
 
 /* ---- serving a log over HTTP (libmicrohttpd) ---- */

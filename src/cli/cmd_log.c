@@ -225,6 +225,11 @@ static int do_append(const opts *o)
             first = f;
         done += k;
     }
+    /* The command promises a published checkpoint covering its entries on return. */
+    if (warden_tlog_appender_sync(a, &e) != 0) {
+        rc = fail("append", &e);
+        goto out;
+    }
     if (n == 0)
         printf("appended 0 entries, tree size %llu\n",
                (unsigned long long)warden_tlog_appender_size(a));

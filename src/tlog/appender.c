@@ -1,12 +1,19 @@
-/* The log's sequencer: many threads append, one thread integrates batches (group commit).
+/* The log's sequencer: many threads append, one thread journals batches (group commit) and
+ * acknowledges them, a second thread integrates journaled batches into tiles and checkpoints.
  *
- * integrate() below is the core and the place to read the crash argument: every durable step
- * says what recovery finds if the process dies right after it. Recovery (appender_new ->
- * recover) reuses the normal path: it trusts only the signed checkpoint, reloads the right
- * edge that checkpoint needs, and deletes whatever lies beyond it.
+ * An append is acknowledged once its batch is in the write-ahead journal (journal.c): one
+ * write + one fdatasync per batch. integrate() below then publishes a checkpoint covering it
+ * (three ordered flushes), while the sequencer already journals the next batch; a checkpoint
+ * lags the acknowledged appends by at most the batches journaled during one integration.
+ * integrate() is the core and the place to read the crash argument: every durable step says
+ * what recovery finds if the process dies right after it. Recovery (appender_new -> recover)
+ * reuses the normal path: it trusts only the signed checkpoint, reloads the right edge that
+ * checkpoint needs, deletes whatever lies beyond it, and integrates the journal's batches
+ * past the checkpoint with integrate().
  *
  * Memory is the right edge only: for each tile level, the hashes of its rightmost partial
- * tile (at most 255 each), plus the entries of the rightmost partial bundle. */
+ * tile (at most 255 each), plus the entries of the rightmost partial bundle; and the journaled
+ * batches not yet integrated (at most the journal's size plus one batch). */
 #define _GNU_SOURCE
 #include "tlog/tlog_internal.h"
 
@@ -41,7 +48,7 @@ struct warden_tlog_appender {
     unsigned max_wait_us;
     char origin[WARDEN_TLOG_ORIGIN_MAX + 1];
 
-    /* Sequencer-only state: the published tree's right edge. */
+    /* Integrator-only state: the published tree's right edge. */
     uint64_t size;
     warden_tlog_hash edge[TLOG_LEVELS][WARDEN_TLOG_TILE_WIDTH];
     unsigned count[TLOG_LEVELS]; /* == warden_tlog_partial_width(L, size) */
@@ -50,18 +57,26 @@ struct warden_tlog_appender {
     tlog_syncpool *pool;
     warden_buf note;
 
-    pthread_t thread;
-    int thread_started;
+    tlog_journal journal; /* sequencer-only once started */
+
+    pthread_t thread, ithread;
+    int thread_started, ithread_started;
     pthread_mutex_t mu;
-    pthread_cond_t queued; /* requests arrived or stopping */
+    pthread_cond_t queued;   /* requests arrived or stopping */
+    pthread_cond_t pending;  /* journaled batches to integrate, or the sequencer ended */
+    pthread_cond_t progress; /* published grew or integration failed */
     request *head, *tail;
     request **wake; /* sequencer scratch: the batch in order, to build the wake tree */
     size_t wake_cap;
     size_t queued_entries;
     size_t wait_target; /* while the sequencer waits for a fuller batch: entries it waits for */
-    uint64_t published; /* size readers may rely on */
+    tlog_jbatch *jhead, **jtail; /* journaled, acknowledged, not yet integrated */
+    uint64_t journaled;          /* entries durable in the journal (acknowledged or about to be) */
+    uint64_t published;          /* size of the published checkpoint: what readers may rely on */
     int stopping;
-    int failed; /* fail closed: once set, every append returns WARDEN_EIO */
+    int seq_done;     /* the sequencer has exited: no more journaled batches will come */
+    int failed;       /* fail closed: once set, every append returns WARDEN_EIO */
+    int integ_failed; /* the integrator stopped: journaled batches wait for a reopen */
     warden_err fail_err;
 };
 
@@ -99,9 +114,11 @@ static int add_hash(warden_tlog_appender *a, unsigned level, const warden_tlog_h
 static void remove_superseded_partials(warden_tlog_appender *a, uint64_t old_size,
                                        uint64_t new_size);
 
-/* Integrates one batch of entries and publishes the checkpoint that covers them. On error
- * the in-memory edge is no longer trustworthy: the caller fails the appender closed. */
-static int integrate(warden_tlog_appender *a, request *batch, warden_err *err)
+/* Integrates journaled batches (at most WARDEN_TLOG_BATCH_MAX entries in all, which
+ * remove_beyond relies on) and publishes the checkpoint that covers them. Entries below the
+ * current size are skipped (recovery: a batch the checkpoint already covers). On error the
+ * in-memory edge is no longer trustworthy: the caller fails the appender closed. */
+static int integrate(warden_tlog_appender *a, const tlog_jbatch *batch, warden_err *err)
 {
     int rc = 0;
     uint64_t old = a->size, n = old;
@@ -110,12 +127,25 @@ static int integrate(warden_tlog_appender *a, request *batch, warden_err *err)
 
     /* 1. Hash the new entries into the edge; full bundles and tiles are written (to temp
      *    names) as they fill, partial ones once at the end. */
-    for (request *r = batch; r != NULL; r = r->next) {
-        r->first = n;
-        for (size_t i = 0; i < r->n; i++) {
+    for (const tlog_jbatch *jb = batch; jb != NULL; jb = jb->next) {
+        warden_cursor c;
+        tlog_jbatch_body(&c, jb);
+        for (uint32_t i = 0; i < jb->count; i++) {
+            uint16_t len;
+            const uint8_t *e;
+            if (warden_cursor_be16(&c, &len) != 0 || warden_cursor_bytes(&c, &e, len) != 0)
+                return warden_err_set(err, WARDEN_EINTERNAL, "journal batch %llu: malformed",
+                                      (unsigned long long)jb->first);
+            if (jb->first + i < n)
+                continue;
+            if (jb->first + i != n)
+                return warden_err_set(err, WARDEN_EINTERNAL,
+                                      "journal batch %llu: entry %llu out of sequence (size %llu)",
+                                      (unsigned long long)jb->first,
+                                      (unsigned long long)(jb->first + i), (unsigned long long)n);
             warden_tlog_hash leaf;
-            warden_tlog_leaf_hash(&leaf, r->entries[i], r->lens[i]);
-            if ((rc = warden_tlog_bundle_add(&a->bundle, r->entries[i], r->lens[i], err)) != 0)
+            warden_tlog_leaf_hash(&leaf, e, len);
+            if ((rc = warden_tlog_bundle_add(&a->bundle, e, len, err)) != 0)
                 return rc;
             n++;
             if (n % WARDEN_TLOG_TILE_WIDTH == 0) {
@@ -161,7 +191,8 @@ static int integrate(warden_tlog_appender *a, request *batch, warden_err *err)
 
     /* 2. DURABLE: every temp file of the batch, checkpoint included, is fdatasync'ed.
      *    If we crash after this: only *.tmp files exist; the old checkpoint is intact and
-     *    recovery deletes the temps. No caller has been answered. */
+     *    recovery deletes the temps, then integrates the batch again from the journal, where
+     *    it has been durable since before its callers were answered. */
     if ((rc = tlog_ws_sync(&a->ws, &cpws, err)) != 0)
         goto out;
 
@@ -175,9 +206,9 @@ static int integrate(warden_tlog_appender *a, request *batch, warden_err *err)
 
     /* 4. DURABLE: the new checkpoint renamed over the old one; the log directory fsynced.
      *    If we crash after the rename, recovery finds either checkpoint (rename is atomic),
-     *    and every file either one needs is already durable (step 3). The batch's callers
-     *    were not answered: their entries may be in the log without an acknowledgement,
-     *    never acknowledged without being in it. */
+     *    and every file either one needs is already durable (step 3); with the old one it
+     *    integrates the batch again from the journal. Only after this fsync may the journal
+     *    space holding the batch be reused (the sequencer waits for `published`). */
     if ((rc = tlog_ws_publish(&cpws, err)) != 0)
         goto out;
     a->size = n;
@@ -389,10 +420,6 @@ static int remove_beyond(warden_tlog_appender *a, warden_err *err)
 
 static void finish_batch(warden_tlog_appender *a, request *batch, int rc)
 {
-    pthread_mutex_lock(&a->mu);
-    if (rc == 0)
-        a->published = a->size;
-    pthread_mutex_unlock(&a->mu);
     /* Wake only the first caller; each woken caller wakes two more (see append_many), so the
      * wakeups run on the callers' CPUs, log2(batch) deep, while this thread goes on to the
      * next batch. Without scratch memory, fall back to a chain along r->next. */
@@ -423,6 +450,8 @@ static void finish_batch(warden_tlog_appender *a, request *batch, int rc)
     }
     sem_post(&batch->done);
 }
+
+static int journal_batch(warden_tlog_appender *a, request *batch);
 
 static void *sequencer(void *arg)
 {
@@ -469,24 +498,158 @@ static void *sequencer(void *arg)
         int failed = a->failed;
         pthread_mutex_unlock(&a->mu);
 
-        int rc = WARDEN_EIO;
-        if (!failed) {
-            warden_err e;
-            warden_err_clear(&e);
-            rc = integrate(a, batch, &e);
-            tlog_ws_fini(&a->ws);
-            if (rc != 0) {
-                pthread_mutex_lock(&a->mu);
-                a->failed = 1;
-                a->fail_err = e;
-                pthread_mutex_unlock(&a->mu);
-                fprintf(stderr, "warden: transparency log failed closed: %s\n", e.msg);
-                rc = WARDEN_EIO;
-            }
-        }
+        int rc = failed ? WARDEN_EIO : journal_batch(a, batch);
         finish_batch(a, batch, rc);
     }
+    pthread_mutex_lock(&a->mu);
+    a->seq_done = 1;
+    pthread_cond_signal(&a->pending);
+    pthread_mutex_unlock(&a->mu);
     return NULL;
+}
+
+static void fail_closed(warden_tlog_appender *a, const warden_err *e, int integrator)
+{
+    pthread_mutex_lock(&a->mu);
+    if (!a->failed)
+        a->fail_err = *e;
+    a->failed = 1;
+    if (integrator)
+        a->integ_failed = 1;
+    pthread_cond_broadcast(&a->progress);
+    pthread_mutex_unlock(&a->mu);
+    fprintf(stderr, "warden: transparency log failed closed: %s\n", e->msg);
+}
+
+/* Copies a batch's entries into one journal batch, makes it durable, and hands it to the
+ * integrator. Returns 0 when the callers may be told their indexes, else WARDEN_EIO. */
+static int journal_batch(warden_tlog_appender *a, request *batch)
+{
+    warden_err e;
+    warden_err_clear(&e);
+    tlog_jbatch *jb = malloc(sizeof *jb);
+    if (jb == NULL) {
+        warden_err_set(&e, WARDEN_ENOMEM, "out of memory");
+        goto bad;
+    }
+    uint64_t n = a->journaled; /* only this thread changes it */
+    int rc = tlog_jbatch_begin(jb, n, &e);
+    for (request *r = batch; r != NULL && rc == 0; r = r->next) {
+        r->first = n;
+        for (size_t i = 0; i < r->n && rc == 0; i++, n++)
+            rc = tlog_jbatch_add(jb, r->entries[i], r->lens[i], &e);
+    }
+    if (rc != 0)
+        goto bad;
+    if (!tlog_journal_fits(&a->journal, jb)) {
+        /* The journal is full: its space may be reused only once every batch in it is
+         * covered by a durable checkpoint (integrate step 4). Wait for the integrator. */
+        pthread_mutex_lock(&a->mu);
+        while (a->published < a->journaled && !a->integ_failed)
+            pthread_cond_wait(&a->progress, &a->mu);
+        int ok = !a->integ_failed;
+        pthread_mutex_unlock(&a->mu);
+        if (!ok) {
+            warden_err_set(&e, WARDEN_EIO, "integration failed");
+            goto bad;
+        }
+        if (tlog_journal_rewind(&a->journal, &e) != 0)
+            goto bad;
+    }
+    /* DURABLE: one pwrite + one fdatasync. If we crash before it returns, the batch may be
+     * torn, and recovery ignores a torn last batch: none of its callers was answered. If we
+     * crash after it, recovery integrates the batch from the journal: its callers may now
+     * be told their indexes. */
+    if (tlog_journal_write(&a->journal, jb, &e) != 0)
+        goto bad;
+    pthread_mutex_lock(&a->mu);
+    a->journaled = n;
+    *a->jtail = jb;
+    a->jtail = &jb->next;
+    pthread_cond_signal(&a->pending);
+    pthread_mutex_unlock(&a->mu);
+    return 0;
+bad:
+    tlog_jbatch_free(jb);
+    fail_closed(a, &e, 0);
+    return WARDEN_EIO;
+}
+
+/* The integrator thread: takes journaled batches (at most WARDEN_TLOG_BATCH_MAX entries at
+ * once, so that recovery's clean-up window holds) and publishes a checkpoint over them. */
+static void *integrator(void *arg)
+{
+    warden_tlog_appender *a = arg;
+    for (;;) {
+        pthread_mutex_lock(&a->mu);
+        while (a->jhead == NULL && !a->seq_done)
+            pthread_cond_wait(&a->pending, &a->mu);
+        tlog_jbatch *list = a->jhead, *last = list;
+        if (list == NULL) {
+            pthread_mutex_unlock(&a->mu);
+            break;
+        }
+        uint64_t taken = last->count;
+        while (last->next != NULL && taken + last->next->count <= WARDEN_TLOG_BATCH_MAX) {
+            last = last->next;
+            taken += last->count;
+        }
+        a->jhead = last->next;
+        if (a->jhead == NULL)
+            a->jtail = &a->jhead;
+        last->next = NULL;
+        int skip = a->integ_failed;
+        pthread_mutex_unlock(&a->mu);
+
+        if (!skip) {
+            warden_err e;
+            warden_err_clear(&e);
+            int rc = integrate(a, list, &e);
+            tlog_ws_fini(&a->ws);
+            if (rc != 0) {
+                /* The batches stay in the journal: a reopen integrates them. */
+                fail_closed(a, &e, 1);
+            } else {
+                pthread_mutex_lock(&a->mu);
+                a->published = a->size;
+                pthread_cond_broadcast(&a->progress);
+                pthread_mutex_unlock(&a->mu);
+            }
+        }
+        tlog_jbatch_free(list);
+    }
+    return NULL;
+}
+
+/* Integrates the batches the journal holds beyond the checkpoint (a crash came between their
+ * acknowledgement and their checkpoint) through the normal path, then starts a new journal
+ * epoch: every batch in the journal is now covered by a durable checkpoint. */
+static int recover_journal(warden_tlog_appender *a, const char *dir, warden_err *err)
+{
+    tlog_jbatch *replay = NULL;
+    int rc = tlog_journal_open(&a->journal, &replay, a->dirfd, a->size, err);
+    if (rc != 0) {
+        warden_err_prefix(err, "%s", dir);
+        return rc;
+    }
+    while (replay != NULL && rc == 0) {
+        tlog_jbatch *last = replay;
+        uint64_t taken = last->count;
+        while (last->next != NULL && taken + last->next->count <= WARDEN_TLOG_BATCH_MAX) {
+            last = last->next;
+            taken += last->count;
+        }
+        tlog_jbatch *rest = last->next;
+        last->next = NULL;
+        rc = integrate(a, replay, err);
+        tlog_ws_fini(&a->ws);
+        tlog_jbatch_free(replay);
+        replay = rest;
+    }
+    tlog_jbatch_free(replay);
+    if (rc == 0)
+        rc = tlog_journal_rewind(&a->journal, err);
+    return rc;
 }
 
 /* ---- public API ---- */
@@ -518,6 +681,17 @@ int warden_tlog_create(const char *dir, const char *origin, const warden_tlog_si
             err->code = rc = WARDEN_EINVAL;
         goto out;
     }
+    /* A journal left from an earlier log in this directory belongs to no checkpoint: an
+     * appender would otherwise replay its entries into the new log. */
+    if (snprintf(path, sizeof path, "%s/%s", dir, TLOG_JOURNAL_NAME) >= (int)sizeof path) {
+        rc = warden_err_set(err, WARDEN_EINVAL, "%s: path too long", dir);
+        goto out;
+    }
+    if (unlink(path) != 0 && errno != ENOENT) {
+        rc = warden_err_set(err, WARDEN_EIO, "%s: remove: %s", path, strerror(errno));
+        goto out;
+    }
+    snprintf(path, sizeof path, "%s/checkpoint", dir);
     rc = warden_file_write_atomic(path, note.p, note.len, 0644, err);
 out:
     warden_buf_fini(&note);
@@ -549,12 +723,17 @@ int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&a->queued, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_cond_init(&a->pending, NULL);
+    pthread_cond_init(&a->progress, NULL);
+    a->jtail = &a->jhead;
+    a->journal.fd = -1;
     a->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (a->dirfd < 0) {
         rc = warden_err_set(err, errno == ENOENT ? WARDEN_ENOTFOUND : WARDEN_EIO, "%s: %s", dir,
                             strerror(errno));
         goto out;
     }
+    a->pool = tlog_syncpool_new();
     tlog_ws_init(&a->ws, a->dirfd, a->pool);
     if (flock(a->dirfd, LOCK_EX | LOCK_NB) != 0) {
         rc = warden_err_set(err, errno == EWOULDBLOCK ? WARDEN_EDENIED : WARDEN_EIO, "%s: %s", dir,
@@ -577,10 +756,15 @@ int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
         goto out;
     }
     memcpy(a->origin, cp.origin, sizeof a->origin);
-    if ((rc = load_edge(a, &cp, err)) != 0 || (rc = remove_beyond(a, err)) != 0)
+    if ((rc = load_edge(a, &cp, err)) != 0 || (rc = remove_beyond(a, err)) != 0 ||
+        (rc = recover_journal(a, dir, err)) != 0)
         goto out;
-    a->published = a->size;
-    a->pool = tlog_syncpool_new();
+    a->published = a->journaled = a->size;
+    if (pthread_create(&a->ithread, NULL, integrator, a) != 0) {
+        rc = warden_err_set(err, WARDEN_EINTERNAL, "cannot start the integrator thread");
+        goto out;
+    }
+    a->ithread_started = 1;
     if (pthread_create(&a->thread, NULL, sequencer, a) != 0) {
         rc = warden_err_set(err, WARDEN_EINTERNAL, "cannot start the sequencer thread");
         goto out;
@@ -658,17 +842,40 @@ uint64_t warden_tlog_appender_size(warden_tlog_appender *a)
     return n;
 }
 
+int warden_tlog_appender_sync(warden_tlog_appender *a, warden_err *err)
+{
+    pthread_mutex_lock(&a->mu);
+    uint64_t target = a->journaled;
+    while (a->published < target && !a->integ_failed)
+        pthread_cond_wait(&a->progress, &a->mu);
+    int ok = a->published >= target;
+    warden_err fe = a->fail_err;
+    pthread_mutex_unlock(&a->mu);
+    if (!ok)
+        return warden_err_set(err, WARDEN_EIO,
+                              "transparency log failed closed before publishing a checkpoint "
+                              "(the entries are in its journal; reopening integrates them): %s",
+                              fe.msg);
+    return 0;
+}
+
 void warden_tlog_appender_free(warden_tlog_appender *a)
 {
     if (a == NULL)
         return;
-    if (a->thread_started) {
-        pthread_mutex_lock(&a->mu);
-        a->stopping = 1;
-        pthread_cond_broadcast(&a->queued);
-        pthread_mutex_unlock(&a->mu);
+    pthread_mutex_lock(&a->mu);
+    a->stopping = 1;
+    a->seq_done |= !a->thread_started; /* so that a lone integrator thread ends */
+    pthread_cond_broadcast(&a->queued);
+    pthread_cond_signal(&a->pending);
+    pthread_mutex_unlock(&a->mu);
+    /* The sequencer journals what is queued, then the integrator publishes it all. */
+    if (a->thread_started)
         pthread_join(a->thread, NULL);
-    }
+    if (a->ithread_started)
+        pthread_join(a->ithread, NULL);
+    tlog_jbatch_free(a->jhead);
+    tlog_journal_close(&a->journal);
     if (a->dirfd >= 0) {
         tlog_ws_fini(&a->ws);
         close(a->dirfd); /* releases the flock */
@@ -678,6 +885,8 @@ void warden_tlog_appender_free(warden_tlog_appender *a)
     warden_buf_fini(&a->bundle);
     warden_buf_fini(&a->note);
     pthread_cond_destroy(&a->queued);
+    pthread_cond_destroy(&a->pending);
+    pthread_cond_destroy(&a->progress);
     pthread_mutex_destroy(&a->mu);
     free(a);
 }

@@ -99,4 +99,52 @@ int tlog_source_get_tile(warden_buf *out, warden_tlog_source *s, int level, uint
 int tlog_signer_sign(uint8_t sig[64], const warden_tlog_signer *s, const uint8_t *msg, size_t len);
 uint32_t tlog_signer_hash(const warden_tlog_signer *s);
 
+/* ---- the appender's write-ahead journal (journal.c) ---- */
+#define TLOG_JOURNAL_NAME ".journal" /* a dotfile: never part of the served layout */
+#define TLOG_JOURNAL_SIZE (4u << 20) /* pre-allocated bytes; writes restart at 0 after */
+#define TLOG_JHDR 72                 /* bytes of a batch header */
+#define TLOG_JNONCE 16               /* bytes of the epoch nonce */
+
+/* One journal batch: entries first..first+count-1, encoded as written (header || body). */
+typedef struct tlog_jbatch {
+    struct tlog_jbatch *next;
+    uint64_t first;
+    uint32_t count;
+    warden_buf b;
+} tlog_jbatch;
+
+typedef struct tlog_journal {
+    int fd;
+    uint64_t off; /* where the next batch goes */
+    uint64_t cap; /* pre-allocated size */
+    uint8_t nonce[TLOG_JNONCE];
+} tlog_journal;
+
+/* Starts encoding a batch whose first entry gets index first (jb is caller memory). */
+int tlog_jbatch_begin(tlog_jbatch *jb, uint64_t first, warden_err *err);
+/* Copies one entry into the batch. Errors: WARDEN_EINVAL, WARDEN_ENOMEM. */
+int tlog_jbatch_add(tlog_jbatch *jb, const uint8_t *entry, size_t len, warden_err *err);
+/* Fills in the header and its digest (tlog_journal_write does this). */
+int tlog_jbatch_seal(tlog_jbatch *jb, const uint8_t nonce[TLOG_JNONCE], warden_err *err);
+/* A cursor over the batch's entries (u16 length || bytes, count times). */
+void tlog_jbatch_body(warden_cursor *c, const tlog_jbatch *jb);
+/* Frees a heap-allocated list of batches (and each one's buffer); NULL is accepted. */
+void tlog_jbatch_free(tlog_jbatch *jb);
+/* Opens (creating and pre-allocating) the journal in dirfd and sets *replay to copies of the
+ * batches of its current epoch that hold entries at or past size, in order; a torn last batch
+ * is ignored. Writing must wait for tlog_journal_rewind. Errors: WARDEN_ECORRUPT (damage that
+ * a crash cannot cause, or entries between size and the journal's first are missing),
+ * WARDEN_EIO, WARDEN_ENOMEM. */
+int tlog_journal_open(tlog_journal *j, tlog_jbatch **replay, int dirfd, uint64_t size,
+                      warden_err *err);
+/* Starts a new epoch at offset 0: only once every batch in the journal is covered by a durable
+ * checkpoint. Errors: WARDEN_EINTERNAL (no randomness). */
+int tlog_journal_rewind(tlog_journal *j, warden_err *err);
+/* True when jb fits before the end of the pre-allocated journal (or the journal is rewound). */
+int tlog_journal_fits(const tlog_journal *j, const tlog_jbatch *jb);
+/* Seals jb and writes it at the journal's offset with one pwrite + one fdatasync: when this
+ * returns 0 the batch is durable. Errors: WARDEN_EIO, WARDEN_EINTERNAL. */
+int tlog_journal_write(tlog_journal *j, tlog_jbatch *jb, warden_err *err);
+void tlog_journal_close(tlog_journal *j);
+
 #endif

@@ -1,6 +1,8 @@
 /* The appender: concurrent appends get unique contiguous indexes, the log verifies and proves
- * what was appended, reopening restores the edge and repairs interrupted batches, outside
+ * what was appended, reopening restores the edge, repairs interrupted batches and integrates
+ * what the journal holds beyond the checkpoint (but not a torn last batch), outside
  * corruption is refused, and a write failure fails the appender closed. */
+#include "tlog/tlog_internal.h" /* TLOG_JHDR: where journal batches start */
 #include "tlog_testutil.h"
 
 #include <fcntl.h>
@@ -38,6 +40,10 @@ static int teardown(void **state)
     env *x = *state;
     warden_tlog_signer_free(x->s);
     warden_tlog_verifier_free(x->v);
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s.crash' '%s.crash0' '%s.t'", x->dir, x->dir, x->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "teardown: %s failed\n", cmd);
     remove_tree(x->dir);
     unlink(x->key);
     free(x);
@@ -127,6 +133,9 @@ static void tlog_appender_concurrent(void **state)
         assert_null(ret);
     }
     const uint64_t total = THREADS * PER_THREAD;
+    /* Acknowledged appends are journaled; sync waits for the checkpoint that covers them. */
+    assert_true(warden_tlog_appender_size(a) <= total);
+    assert_int_equal(warden_tlog_appender_sync(a, &e), 0);
     assert_int_equal(warden_tlog_appender_size(a), total);
     warden_tlog_appender_free(a);
     /* Every index used exactly once, each holding exactly the bytes its caller appended. */
@@ -158,7 +167,8 @@ static void tlog_appender_concurrent(void **state)
     free(seen);
 }
 
-/* Appends n entries with tags from `from`, via the CLI-like path (one append_many). */
+/* Appends n entries with tags from `from`, via the CLI's path (one append_many, then sync so
+ * that the published checkpoint covers them). */
 static void append_tags(warden_tlog_appender *a, uint64_t from, size_t n)
 {
     warden_err e;
@@ -173,6 +183,9 @@ static void append_tags(warden_tlog_appender *a, uint64_t from, size_t n)
     if (warden_tlog_append_many(&first, a, ents, lens, n, &e) != 0)
         fail_msg("append: %s", e.msg);
     assert_int_equal(first, from);
+    if (warden_tlog_appender_sync(a, &e) != 0)
+        fail_msg("sync: %s", e.msg);
+    assert_int_equal(warden_tlog_appender_size(a), from + n);
     free(b);
     free(ents);
     free(lens);
@@ -348,7 +361,8 @@ static void tlog_appender_refuses_corruption(void **state)
     assert_int_equal(warden_tlog_create(x->dir, "again", x->s, &e), WARDEN_EEXIST);
 }
 
-/* When a write fails the appender fails closed: this and every later append is WARDEN_EIO. */
+/* When integration fails the appender fails closed: sync and every later append is
+ * WARDEN_EIO; an append acknowledged before (it is in the journal) is published on reopen. */
 static void tlog_appender_fails_closed(void **state)
 {
     env *x = *state;
@@ -358,27 +372,40 @@ static void tlog_appender_fails_closed(void **state)
     assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
     assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"", 0, &e), 0);
     assert_int_equal(idx, 0);
+    assert_int_equal(warden_tlog_appender_sync(a, &e), 0);
     uint8_t big[65536] = {0};
     assert_int_equal(warden_tlog_append(&idx, a, big, sizeof big, &e), WARDEN_EINVAL);
-    /* Replace the entries directory with a file: the next batch cannot be written. */
+    /* Replace the entries directory with a file: the next integration cannot be written. */
     char p[1200], q[1200];
     snprintf(p, sizeof p, "%s/tile/entries", x->dir);
     snprintf(q, sizeof q, "%s/tile/entries.moved", x->dir);
     assert_int_equal(rename(p, q), 0);
     write_file(x->dir, "tile/entries", "not a directory");
-    assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"x", 1, &e), WARDEN_EIO);
+    assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"x", 1, &e), 0);
+    assert_int_equal(idx, 1);
+    assert_int_equal(warden_tlog_appender_sync(a, &e), WARDEN_EIO);
     unlink(p);
     assert_int_equal(rename(q, p), 0);
     assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"y", 1, &e), WARDEN_EIO);
     assert_int_equal(warden_tlog_appender_size(a), 1);
     warden_tlog_appender_free(a);
-    /* The published log is intact and a new appender continues it. */
+    /* The published log is intact; reopening publishes "x" from the journal and continues. */
     assert_int_equal(verify_dir(x), 1);
     assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    assert_int_equal(warden_tlog_appender_size(a), 2);
     assert_int_equal(warden_tlog_append(&idx, a, (const uint8_t *)"z", 1, &e), 0);
-    assert_int_equal(idx, 1);
+    assert_int_equal(idx, 2);
     warden_tlog_appender_free(a);
-    assert_int_equal(verify_dir(x), 2);
+    assert_int_equal(verify_dir(x), 3);
+    warden_tlog_source *src = NULL;
+    warden_buf b;
+    warden_buf_init(&b);
+    assert_int_equal(warden_tlog_source_dir_new(&src, x->dir, &e), 0);
+    assert_int_equal(warden_tlog_source_entry(&b, src, 3, 1, &e), 0);
+    assert_int_equal(b.len, 1);
+    assert_int_equal(b.p[0], 'x');
+    warden_buf_fini(&b);
+    warden_tlog_source_free(src);
 }
 
 /* A reader holding an older checkpoint still verifies after the partial tiles it names were
@@ -419,6 +446,207 @@ static void tlog_appender_old_checkpoint_still_verifies(void **state)
     assert_int_equal(verify_dir(x), 600);
 }
 
+/* ---- the write-ahead journal ---- */
+
+static void sh(const char *cmd)
+{
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Builds x->dir.crash: a log "crashed after journaling entries 5..8, before integrating
+ * them": its checkpoint covers entries 0..4 and its .journal holds the single-entry batches
+ * 5, 6, 7, 8 from byte 0. *last_start / *last_end bound batch 8 in the journal. Also
+ * x->dir.crash0: the same journal next to the empty log's checkpoint. */
+static void make_crashed_log(env *x, size_t *last_start, size_t *last_end)
+{
+    warden_err e;
+    warden_tlog_appender *a = NULL;
+    char cmd[6000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s.crash' '%s.crash0' && cp -a '%s' '%s.crash0'", x->dir,
+             x->dir, x->dir, x->dir);
+    sh(cmd);
+    assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    append_tags(a, 0, 5);
+    warden_tlog_appender_free(a);
+    snprintf(cmd, sizeof cmd, "cp -a '%s' '%s.crash'", x->dir, x->dir);
+    sh(cmd);
+    /* A new appender starts a journal epoch at byte 0; a lone append is a batch of its own. */
+    assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    size_t off = 0;
+    for (uint64_t t = 5; t <= 8; t++) {
+        uint8_t b[400];
+        uint64_t idx;
+        size_t len = entry_bytes(b, t);
+        assert_int_equal(warden_tlog_append(&idx, a, b, len, &e), 0);
+        assert_int_equal(idx, t);
+        *last_start = off;
+        off += TLOG_JHDR + 2 + len;
+        *last_end = off;
+    }
+    warden_tlog_appender_free(a);
+    snprintf(cmd, sizeof cmd, "cp '%s/.journal' '%s.crash/' && cp '%s/.journal' '%s.crash0/'",
+             x->dir, x->dir, x->dir, x->dir);
+    sh(cmd);
+}
+
+/* Opens a fresh copy (x->dir.t) of x->dir.crash whose journal went through `edit` (a shell
+ * command run in the copy), returning what warden_tlog_appender_new returned. */
+static int open_copy(env *x, warden_tlog_appender **a, const char *edit, warden_err *e)
+{
+    char cmd[6000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s.t' && cp -a '%s.crash' '%s.t' && cd '%s.t' && %s", x->dir,
+             x->dir, x->dir, x->dir, edit);
+    sh(cmd);
+    snprintf(cmd, sizeof cmd, "%s.t", x->dir);
+    return warden_tlog_appender_new(a, cmd, x->s, NULL, e);
+}
+
+static void clean_copies(env *x)
+{
+    char cmd[6000];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s.crash' '%s.crash0' '%s.t'", x->dir, x->dir, x->dir);
+    sh(cmd);
+}
+
+/* Checks x->dir.t: it verifies with size n and entry i holds tag i. */
+static void check_copy(env *x, uint64_t n)
+{
+    env y = *x;
+    snprintf(y.dir, sizeof y.dir, "%.1000s.t", x->dir);
+    assert_int_equal(verify_dir(&y), n);
+    warden_tlog_source *src = NULL;
+    warden_buf b;
+    warden_err e;
+    warden_buf_init(&b);
+    assert_int_equal(warden_tlog_source_dir_new(&src, y.dir, &e), 0);
+    for (uint64_t i = 0; i < n; i++) {
+        uint8_t want[400];
+        size_t len = entry_bytes(want, i);
+        b.len = 0;
+        assert_int_equal(warden_tlog_source_entry(&b, src, n, i, &e), 0);
+        assert_int_equal(b.len, len);
+        assert_memory_equal(b.p, want, len);
+    }
+    warden_buf_fini(&b);
+    warden_tlog_source_free(src);
+}
+
+/* A crash between the journal's fdatasync (callers answered) and the checkpoint: reopening
+ * publishes the journaled entries, with their indexes and bytes, through the normal path. */
+static void tlog_appender_journal_replayed(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    warden_tlog_appender *a = NULL;
+    size_t s0, s1;
+    make_crashed_log(x, &s0, &s1);
+    if (open_copy(x, &a, "true", &e) != 0)
+        fail_msg("open: %s", e.msg);
+    assert_int_equal(warden_tlog_appender_size(a), 9);
+    append_tags(a, 9, 300); /* and the log goes on from there */
+    warden_tlog_appender_free(a);
+    check_copy(x, 309);
+    /* Reopening again replays nothing twice (the journal's new epoch starts at 9). */
+    char t[1100];
+    snprintf(t, sizeof t, "%s.t", x->dir);
+    assert_int_equal(warden_tlog_appender_new(&a, t, x->s, NULL, &e), 0);
+    assert_int_equal(warden_tlog_appender_size(a), 309);
+    warden_tlog_appender_free(a);
+    check_copy(x, 309);
+    clean_copies(x);
+}
+
+/* A crash during the last batch's write: the journal ends anywhere inside that batch (file
+ * cut short, or the pre-allocated zeroes left after some of its bytes). That batch was never
+ * acknowledged and is not replayed; every earlier one is. */
+static void tlog_appender_journal_torn_tail(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    warden_tlog_appender *a = NULL;
+    size_t start, end;
+    make_crashed_log(x, &start, &end);
+    for (size_t cut = start; cut < end; cut++) {
+        char edit[200];
+        if (cut % 2 == 0)
+            snprintf(edit, sizeof edit, "truncate -s %zu .journal", cut);
+        else /* the rest of the batch is older bytes: the size stays pre-allocated */
+            snprintf(edit, sizeof edit,
+                     "head -c %zu /dev/zero | tr '\\0' '\\252' | "
+                     "dd of=.journal bs=1 seek=%zu conv=notrunc status=none",
+                     end - cut, cut);
+        if (open_copy(x, &a, edit, &e) != 0)
+            fail_msg("cut at %zu: %s", cut, e.msg);
+        if (warden_tlog_appender_size(a) != 8)
+            fail_msg("cut at %zu: size %llu, want 8", cut,
+                     (unsigned long long)warden_tlog_appender_size(a));
+        warden_tlog_appender_free(a);
+    }
+    check_copy(x, 8);
+    /* The whole batch present: replayed. */
+    assert_int_equal(open_copy(x, &a, "true", &e), 0);
+    assert_int_equal(warden_tlog_appender_size(a), 9);
+    warden_tlog_appender_free(a);
+    clean_copies(x);
+}
+
+/* Damage no crash can cause is refused, naming the journal: a changed batch that later
+ * batches follow (only the last batch can be torn), or a journal that starts past the
+ * checkpoint (entries in between are lost). */
+static void tlog_appender_journal_refuses_corruption(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    warden_tlog_appender *a = NULL;
+    size_t start, end;
+    char edit[300];
+    make_crashed_log(x, &start, &end);
+    size_t second = TLOG_JHDR + 2 + entry_bytes((uint8_t[400]){0}, 5); /* batch of entry 6 */
+    const size_t offs[] = {0, 40, second + 5, second + TLOG_JHDR + 3};
+    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
+        snprintf(edit, sizeof edit,
+                 "printf '\\377' | dd of=.journal bs=1 seek=%zu conv=notrunc status=none", offs[i]);
+        assert_int_equal(open_copy(x, &a, edit, &e), WARDEN_ECORRUPT);
+        if (strstr(e.msg, ".journal") == NULL)
+            fail_msg("byte %zu: %s", offs[i], e.msg);
+    }
+    /* The same change in the last batch looks exactly like a torn write: not replayed. */
+    snprintf(edit, sizeof edit,
+             "printf '\\377' | dd of=.journal bs=1 seek=%zu conv=notrunc status=none",
+             start + TLOG_JHDR + 1);
+    assert_int_equal(open_copy(x, &a, edit, &e), 0);
+    assert_int_equal(warden_tlog_appender_size(a), 8);
+    warden_tlog_appender_free(a);
+    /* Journal of entries 5..8 next to the empty log's checkpoint: 0..4 are missing. */
+    char cmd[4000];
+    snprintf(cmd, sizeof cmd, "%s.crash0", x->dir);
+    assert_int_equal(warden_tlog_appender_new(&a, cmd, x->s, NULL, &e), WARDEN_ECORRUPT);
+    assert_non_null(strstr(e.msg, "lost"));
+    clean_copies(x);
+}
+
+/* A new log created where an old one was removed does not inherit the old journal's entries
+ * (its epoch starts at entry 0, which the new empty checkpoint would otherwise accept). */
+static void tlog_appender_create_drops_old_journal(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    warden_tlog_appender *a = NULL;
+    char cmd[4000];
+    assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    append_tags(a, 0, 5);
+    warden_tlog_appender_free(a);
+    assert_true(exists(x->dir, ".journal"));
+    snprintf(cmd, sizeof cmd, "rm -rf '%s/checkpoint' '%s/tile'", x->dir, x->dir);
+    sh(cmd);
+    assert_int_equal(warden_tlog_create(x->dir, "test.example/log", x->s, &e), 0);
+    assert_false(exists(x->dir, ".journal"));
+    assert_int_equal(warden_tlog_appender_new(&a, x->dir, x->s, NULL, &e), 0);
+    assert_int_equal(warden_tlog_appender_size(a), 0);
+    warden_tlog_appender_free(a);
+    assert_int_equal(verify_dir(x), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +657,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(tlog_appender_fails_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(tlog_appender_old_checkpoint_still_verifies, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(tlog_appender_journal_replayed, setup, teardown),
+        cmocka_unit_test_setup_teardown(tlog_appender_journal_torn_tail, setup, teardown),
+        cmocka_unit_test_setup_teardown(tlog_appender_journal_refuses_corruption, setup, teardown),
+        cmocka_unit_test_setup_teardown(tlog_appender_create_drops_old_journal, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

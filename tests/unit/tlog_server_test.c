@@ -166,6 +166,7 @@ static void tlog_server_rejects(void **state)
     static const char *const notfound[] = {
         "/",
         "/.secret",
+        "/.journal", /* the appender's write-ahead journal: exists, never served */
         "/tile/0/000.tmp",
         "/tile/../checkpoint",
         "/tile/0/../../.secret",
