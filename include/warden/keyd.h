@@ -55,6 +55,11 @@ WARDEN_MUST_USE int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t
  * stays. Errors: those of loading (WARDEN_EPARSE, ...), WARDEN_EIO (log or archive). */
 WARDEN_MUST_USE int warden_keyd_reload(uint64_t *index, warden_keyd *k, warden_err *err);
 
+/* Waits until every decision logged so far is covered by a published, signed checkpoint
+ * (appends are acknowledged once journaled; tiles follow within one integration).
+ * Errors: WARDEN_EIO (the log failed closed). */
+WARDEN_MUST_USE int warden_keyd_log_sync(warden_keyd *k, warden_err *err);
+
 /* The current policy-set hash ("sha256:<64 hex>") copied into out. */
 void warden_keyd_policy_hash(char out[72], warden_keyd *k);
 

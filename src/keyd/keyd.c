@@ -248,3 +248,8 @@ void keyd_pset_put(keyd_pset *p, warden_keyd *k)
 {
     pset_put(p, k);
 }
+
+int warden_keyd_log_sync(warden_keyd *k, warden_err *err)
+{
+    return warden_tlog_appender_sync(k->log, err);
+}
