@@ -17,19 +17,7 @@
 #include "warden/policy.h"
 #include "warden/util.h"
 
-static char *slurp(const char *rel, size_t *len)
-{
-    const char *dir = getenv("WARDEN_SOURCE_DIR");
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", dir ? dir : ".", rel);
-    warden_buf b;
-    warden_buf_init(&b);
-    warden_err err;
-    if (warden_file_read(&b, path, 64u << 20, &err) != 0 || warden_buf_cstr(&b) != 0)
-        fail_msg("cannot read %s: %s", path, err.msg);
-    *len = b.len;
-    return (char *)b.p;
-}
+#include "policy_testutil.h"
 
 typedef struct fixture {
     warden_entities *es;
