@@ -301,6 +301,29 @@ static int rec_write(MDB_txn *txn, lmdb_store *ls, const warden_buf *key, const 
     return rc;
 }
 
+/* rec_read, with errors naming the record. */
+static int rec_read_named(store_rec_val *v, bool *found, MDB_txn *txn, lmdb_store *ls,
+                          const warden_buf *key, const char *user, const char *collection,
+                          const char *id, warden_err *err)
+{
+    int rc = rec_read(v, found, txn, ls, key, err);
+    if (rc != 0)
+        warden_err_prefix(err, "record %s/%s/%s", user, collection, id);
+    return rc;
+}
+
+/* Encodes the record's key into key, begins a transaction (*txn, which the caller aborts or
+ * commits even on error) and reads the record's current value. */
+static int rec_begin(MDB_txn **txn, warden_buf *key, store_rec_val *v, bool *found, lmdb_store *ls,
+                     bool write, const char *what, const char *user, const char *collection,
+                     const char *id, warden_err *err)
+{
+    int rc = store_key_record(key, user, collection, id, err);
+    if (rc != 0 || (rc = store_lmdb_begin(txn, ls, write, what, err)) != 0)
+        return rc;
+    return rec_read_named(v, found, *txn, ls, key, user, collection, id, err);
+}
+
 /* One record write inside a write transaction: the user must be active and version the
  * next one. LMDB failures are ELIMIT/EIO/ENOMEM (the transaction must then be aborted);
  * ENOTFOUND, EEXIST and a corrupt stored value concern only this record. */
@@ -324,10 +347,8 @@ static int put_in_txn(MDB_txn *txn, lmdb_store *ls, const char *user, const char
                             "user %s was shredded: no record of theirs can be written", user);
         goto out;
     }
-    if ((rc = rec_read(&v, &found, txn, ls, &key, err)) != 0) {
-        warden_err_prefix(err, "record %s/%s/%s", user, collection, id);
+    if ((rc = rec_read_named(&v, &found, txn, ls, &key, user, collection, id, err)) != 0)
         goto out;
-    }
     uint64_t current = found ? v.version : 0;
     if (current == UINT64_MAX || version != current + 1) {
         rc = warden_err_set(err, WARDEN_EEXIST,
@@ -405,13 +426,10 @@ static int ls_record_get(void *state, warden_store_record *out, const char *user
     store_rec_val v;
     bool found;
     warden_buf_init(&key);
-    int rc = store_key_record(&key, user, collection, id, err);
-    if (rc != 0 || (rc = store_lmdb_begin(&txn, ls, false, "reading a record", err)) != 0)
+    int rc =
+        rec_begin(&txn, &key, &v, &found, ls, false, "reading a record", user, collection, id, err);
+    if (rc != 0)
         goto out;
-    if ((rc = rec_read(&v, &found, txn, ls, &key, err)) != 0) {
-        warden_err_prefix(err, "record %s/%s/%s", user, collection, id);
-        goto out;
-    }
     if (!found || v.flags == STORE_REC_TOMBSTONE) {
         rc = warden_err_set(err, WARDEN_ENOTFOUND, "record %s/%s/%s %s", user, collection, id,
                             found ? "was deleted" : "does not exist");
@@ -438,13 +456,10 @@ static int ls_record_head(void *state, uint64_t *version, bool *live, const char
     store_rec_val v;
     bool found;
     warden_buf_init(&key);
-    int rc = store_key_record(&key, user, collection, id, err);
-    if (rc != 0 || (rc = store_lmdb_begin(&txn, ls, false, "reading a record", err)) != 0)
+    int rc =
+        rec_begin(&txn, &key, &v, &found, ls, false, "reading a record", user, collection, id, err);
+    if (rc != 0)
         goto out;
-    if ((rc = rec_read(&v, &found, txn, ls, &key, err)) != 0) {
-        warden_err_prefix(err, "record %s/%s/%s", user, collection, id);
-        goto out;
-    }
     *version = found ? v.version : 0;
     *live = found && v.flags == STORE_REC_LIVE;
 out:
@@ -463,13 +478,10 @@ static int ls_record_delete(void *state, const char *user, const char *collectio
     store_rec_val v;
     bool found;
     warden_buf_init(&key);
-    int rc = store_key_record(&key, user, collection, id, err);
-    if (rc != 0 || (rc = store_lmdb_begin(&txn, ls, true, "deleting a record", err)) != 0)
+    int rc =
+        rec_begin(&txn, &key, &v, &found, ls, true, "deleting a record", user, collection, id, err);
+    if (rc != 0)
         goto out;
-    if ((rc = rec_read(&v, &found, txn, ls, &key, err)) != 0) {
-        warden_err_prefix(err, "record %s/%s/%s", user, collection, id);
-        goto out;
-    }
     if (!found || v.flags == STORE_REC_TOMBSTONE) {
         rc = warden_err_set(err, WARDEN_ENOTFOUND, "record %s/%s/%s %s", user, collection, id,
                             found ? "was already deleted" : "does not exist");
