@@ -453,6 +453,15 @@ static void put_quoted(shower *s, const char *p, size_t n)
     put(s, "\"", 1);
 }
 
+/* An extension value as its constructor call; text is used only when formatting (rc) worked. */
+static void show_ext(shower *s, const char *fn, int rc, const char *text)
+{
+    puts_(s, fn);
+    puts_(s, "(\"");
+    puts_(s, rc == 0 ? text : "?");
+    puts_(s, "\")");
+}
+
 static void show(shower *s, const cedar_value *v, int depth)
 {
     char tmp[64];
@@ -499,32 +508,16 @@ static void show(shower *s, const cedar_value *v, int depth)
         puts_(s, "}");
         break;
     case CEDAR_V_IPADDR:
-        if (cedar_ip_format(tmp, sizeof tmp, v->u.ip) != 0)
-            snprintf(tmp, sizeof tmp, "?");
-        puts_(s, "ip(\"");
-        puts_(s, tmp);
-        puts_(s, "\")");
+        show_ext(s, "ip", cedar_ip_format(tmp, sizeof tmp, v->u.ip), tmp);
         break;
     case CEDAR_V_DECIMAL:
-        if (cedar_decimal_format(tmp, sizeof tmp, v->u.i) != 0)
-            snprintf(tmp, sizeof tmp, "?");
-        puts_(s, "decimal(\"");
-        puts_(s, tmp);
-        puts_(s, "\")");
+        show_ext(s, "decimal", cedar_decimal_format(tmp, sizeof tmp, v->u.i), tmp);
         break;
     case CEDAR_V_DATETIME:
-        if (cedar_datetime_format(tmp, sizeof tmp, v->u.i) != 0)
-            snprintf(tmp, sizeof tmp, "?");
-        puts_(s, "datetime(\"");
-        puts_(s, tmp);
-        puts_(s, "\")");
+        show_ext(s, "datetime", cedar_datetime_format(tmp, sizeof tmp, v->u.i), tmp);
         break;
     case CEDAR_V_DURATION:
-        if (cedar_duration_format(tmp, sizeof tmp, v->u.i) != 0)
-            snprintf(tmp, sizeof tmp, "?");
-        puts_(s, "duration(\"");
-        puts_(s, tmp);
-        puts_(s, "\")");
+        show_ext(s, "duration", cedar_duration_format(tmp, sizeof tmp, v->u.i), tmp);
         break;
     }
 }
