@@ -6,7 +6,8 @@
  *   "kind": "user" | "employee"
  *   "jur":  the user's home jurisdiction (user tokens only, required there)
  * A user token's sub is the user id; an employee token's sub is the employee id, the
- * Cedar principal Employee::"<sub>". */
+ * Cedar principal Employee::"<sub>". sub is [A-Za-z0-9_.@:+-]{1,128}, jur [A-Z0-9_-]{1,16},
+ * iss and aud printable ASCII; unknown claims are ignored, unknown header fields refused. */
 #ifndef WARDEN_TOKEN_H
 #define WARDEN_TOKEN_H
 
