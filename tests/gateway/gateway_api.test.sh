@@ -197,6 +197,17 @@ grep -q '^warden_gateway_request_duration_seconds_bucket{route="me_record",le="+
 grep -q "^warden_log_size{region=\"texas\"} [1-9]" mt.json || fail "metrics: log size"
 grep -q '^warden_gateway_redirects_total [1-9]' <(curl -s "$SG/metrics") || fail "sg redirects"
 
+# ---- keyd restarts: down is 503, then the pooled connections are replaced transparently
+kill -TERM "$KPID"; wait "$KPID"; KPID=
+expect "readyz with keyd down" 503 "$(req k1 "$TX/readyz")"
+expect "read with keyd down" 503 "$(req k2 "${AU[@]}" "$URL")"
+expect "keyd down kind" unavailable "$(jget k2.json 'j["kind"]')"
+start_keyd
+for i in 1 2 3 4; do
+    expect "readyz after keyd restart ($i)" 200 "$(req k3 "$TX/readyz")"
+    expect "read after keyd restart ($i)" 410 "$(req k4 "${AU[@]}" "$URL")"
+done
+
 # ---- SIGTERM stops the gateway cleanly; keyd's log re-runs offline
 kill -TERM "$GPID"
 wait "$GPID"
