@@ -13,6 +13,7 @@ static const cli_command COMMANDS[] = {
     {"access", "send one access request to keyd", cmd_access, cmd_access_usage},
     {"gateway", "serve a region's HTTP API (tokens, location, routing)", cmd_gateway,
      cmd_gateway_usage},
+    {"token", "bearer tokens: keygen, pubkey, issue, verify", cmd_token, cmd_token_usage},
     {NULL, NULL, NULL, NULL},
 };
 
