@@ -81,12 +81,17 @@ int cmd_gateway(int argc, char **argv)
         return 2;
     }
     o.max_body = body;
+    warden_err err;
+    /* responses carry decrypted fields for a moment: keep them out of core files */
+    if (warden_disable_core_dumps(&err) != 0) {
+        fprintf(stderr, "warden gateway: %s\n", err.msg);
+        return 1;
+    }
     struct sigaction sa = {.sa_handler = on_stop};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
-    warden_err err;
     warden_gateway *g = NULL;
     if (warden_gateway_start(&g, &o, &err) != 0) {
         fprintf(stderr, "warden gateway: %s\n", err.msg);
