@@ -99,4 +99,38 @@ WARDEN_MUST_USE int warden_keyd_audit_check(uint64_t *checked, const char *log_d
 WARDEN_MUST_USE int warden_keyd_call(json_t **reply, int *is_error, const char *socket_path,
                                      uint16_t type, const json_t *body, warden_err *err);
 
+/* Message types a client sends (the full table is src/keyd/protocol.h). */
+enum {
+    WARDEN_KEYD_MSG_ACCESS = 1,
+    WARDEN_KEYD_MSG_REGISTER = 2,
+    WARDEN_KEYD_MSG_SHRED = 3,
+    WARDEN_KEYD_MSG_STATUS = 5,
+};
+
+/* A thread-safe pool of persistent connections to one keyd socket, for long-lived clients
+ * (the gateway): connections are reused across calls instead of one connect per request. */
+typedef struct warden_keyd_client warden_keyd_client;
+
+/* Creates a pool of at most max_conns (>= 1) connections to socket_path; connects lazily,
+ * so keyd need not be up yet. Errors: WARDEN_EINVAL (path too long, max_conns 0),
+ * WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_client_new(warden_keyd_client **out, const char *socket_path,
+                                           unsigned max_conns, warden_err *err);
+
+/* As warden_keyd_call over a pooled connection; waits while all max_conns are busy. A
+ * reused connection that keyd has closed (EOF or error before any reply byte) is replaced
+ * and the request sent once more; a fresh connection is never retried. Errors: as
+ * warden_keyd_call. */
+WARDEN_MUST_USE int warden_keyd_client_call(json_t **reply, int *is_error, warden_keyd_client *c,
+                                            uint16_t type, const json_t *body, warden_err *err);
+
+/* Closes every connection and frees the pool; no call may be in flight. NULL is accepted. */
+void warden_keyd_client_free(warden_keyd_client *c);
+
+/* Reads the keyd config at config_path and returns copies (caller free()s) of its socket
+ * path and log directory, both absolute or relative as keyd resolves them. Errors: those of
+ * reading the config (WARDEN_ENOTFOUND, WARDEN_EPARSE, WARDEN_EINVAL), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_config_paths(char **socket_path, char **log_dir,
+                                             const char *config_path, warden_err *err);
+
 #endif

@@ -11,6 +11,8 @@ static const cli_command COMMANDS[] = {
     {"keyd", "the custodian: keys, records, log-before-release", cmd_keyd, cmd_keyd_usage},
     {"keys", "custodian keys: init, rotate, shred", cmd_keys, cmd_keys_usage},
     {"access", "send one access request to keyd", cmd_access, cmd_access_usage},
+    {"gateway", "serve a region's HTTP API (tokens, location, routing)", cmd_gateway,
+     cmd_gateway_usage},
     {"token", "bearer tokens: keygen, pubkey, issue, verify", cmd_token, cmd_token_usage},
     {NULL, NULL, NULL, NULL},
 };

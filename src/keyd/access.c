@@ -15,7 +15,7 @@
 
 typedef struct areq {
     const char *request_id, *principal, *action, *user, *collection, *id;
-    const char *source_ip, *location, *purpose;
+    const char *source_ip, *location, *site, *purpose;
     const json_t *document;
 } areq;
 
@@ -36,6 +36,8 @@ static void areq_from(areq *r, const json_t *body)
     r->document = json_object_get(body, "document");
     r->source_ip = str(ctx, "source_ip");
     r->location = str(ctx, "location");
+    /* Always in the context, so a policy on context.site never errors (and is skipped) */
+    r->site = str(ctx, "site") != NULL ? str(ctx, "site") : "unknown";
     r->purpose = str(ctx, "purpose");
 }
 
@@ -115,10 +117,10 @@ out:
 /* The Cedar context every access decision sees (data_class is added per decision). */
 static json_t *base_context(const warden_keyd *k, const areq *r, const char *jurisdiction)
 {
-    json_t *c = json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s, s:s, s:s}", "request_id",
+    json_t *c = json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s, s:s, s:s, s:s}", "request_id",
                           r->request_id, "source_ip", "__extn", "fn", "ip", "arg", r->source_ip,
-                          "location", r->location, "purpose", r->purpose, "region", k->cfg.region,
-                          "owner", r->user, "jurisdiction", jurisdiction);
+                          "location", r->location, "site", r->site, "purpose", r->purpose,
+                          "region", k->cfg.region, "owner", r->user, "jurisdiction", jurisdiction);
     if (c != NULL && r->collection != NULL &&
         json_object_set_new(c, "collection", json_string(r->collection)) != 0) {
         json_decref(c);
@@ -140,11 +142,11 @@ static json_t *entry_new(const warden_keyd *k, const keyd_pset *p, const areq *r
         (void)json_object_set_new(res, "collection", json_string(r->collection));
     if (res != NULL && r->id != NULL)
         (void)json_object_set_new(res, "record", json_string(r->id));
-    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O}", "v", 1,
-                     "type", "decision", "time", t, "request_id", r->request_id, "principal",
-                     r->principal, "source", r->source_ip, "location", r->location, "action",
-                     action, "resource", res, "purpose", r->purpose, "region", k->cfg.region,
-                     "policy_set", p->hash, "context", ctx);
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O}",
+                     "v", 1, "type", "decision", "time", t, "request_id", r->request_id,
+                     "principal", r->principal, "source", r->source_ip, "location", r->location,
+                     "site", r->site, "action", action, "resource", res, "purpose", r->purpose,
+                     "region", k->cfg.region, "policy_set", p->hash, "context", ctx);
 }
 
 /* Adds the outcome of n class decisions to entry; returns "allow", "partial" or "deny". */

@@ -128,6 +128,7 @@ static const field_rule RETIRE_FIELDS[] = {
 static const field_rule CONTEXT_FIELDS[] = {
     {"source_ip", F_IP, KEYD_SOURCE_IP_MAX, 1},
     {"location", F_TEXT, KEYD_LOCATION_MAX, 1},
+    {"site", F_TEXT, KEYD_LOCATION_MAX, 0},
     {"purpose", F_TEXT, KEYD_PURPOSE_MAX, 1},
     {NULL, 0, 0, 0},
 };
