@@ -41,10 +41,13 @@ void warden_keyd_free(warden_keyd *k);
 
 /* Handles one decoded request (type and body as from keyd_request_decode) for peer and sets
  * *answer to the ANSWER object (caller json_decref()s). Decisions, allowed or denied, are
- * answers that carry "decision" and "log_index". Errors (no answer; nothing released):
+ * answers that carry "decision" and "log_index". Errors (nothing released):
  * WARDEN_EIO (the log could not be written: fail closed), WARDEN_ENOTFOUND (unknown user),
  * WARDEN_EINVAL (bad principal or request), WARDEN_EEXIST (user already registered),
- * WARDEN_ECORRUPT, WARDEN_ENOMEM, WARDEN_EINTERNAL. */
+ * WARDEN_ECORRUPT, WARDEN_ENOMEM, WARDEN_EINTERNAL. An access or registration that fails
+ * before its decision is logged as a "refusal" entry; then, with the error code, *answer is
+ * {"decision":"refused","log_index":N} for the ERROR reply (caller json_decref()s it too);
+ * otherwise *answer is NULL on error. */
 WARDEN_MUST_USE int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type,
                                        const json_t *body, const warden_keyd_peer *peer,
                                        warden_err *err);

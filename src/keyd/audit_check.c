@@ -169,6 +169,17 @@ int warden_keyd_audit_check(uint64_t *checked, const char *log_dir, const char *
                                 (unsigned long long)i);
             goto out;
         }
+        if (strcmp(type, "refusal") == 0) {
+            /* Nothing was decided, so nothing to re-run; but it must not claim a decision. */
+            const char *d = json_string_value(json_object_get(e, "decision"));
+            if (d == NULL || strcmp(d, "refused") != 0 || json_object_get(e, "classes") != NULL ||
+                !json_is_string(json_object_get(e, "reason"))) {
+                rc = warden_err_set(err, WARDEN_ECORRUPT, "entry %llu: malformed refusal",
+                                    (unsigned long long)i);
+                goto out;
+            }
+            continue;
+        }
         if (strcmp(type, "decision") != 0)
             continue;
         const char *hash = json_string_value(json_object_get(e, "policy_set"));
