@@ -11,6 +11,7 @@ static const cli_command COMMANDS[] = {
     {"keyd", "the custodian: keys, records, log-before-release", cmd_keyd, cmd_keyd_usage},
     {"keys", "custodian keys: init, rotate, shred", cmd_keys, cmd_keys_usage},
     {"access", "send one access request to keyd", cmd_access, cmd_access_usage},
+    {"report", "auditor's reports: replay, access, who-can", cmd_report, cmd_report_usage},
     {NULL, NULL, NULL, NULL},
 };
 
