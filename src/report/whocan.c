@@ -172,10 +172,21 @@ static int scan_networks(cand *c, const char *path, warden_err *err)
         char *cidr = strtok_r(row, ",", &save), *country = strtok_r(NULL, ",", &save);
         char *slash = cidr != NULL ? strchr(cidr, '/') : NULL;
         unsigned char a[16];
-        if (slash != NULL)
+        uint64_t bits = 0;
+        int family = 0;
+        if (slash != NULL) {
             *slash = '\0';
-        if (cidr == NULL || country == NULL || slash == NULL ||
-            (inet_pton(AF_INET, cidr, a) != 1 && inet_pton(AF_INET6, cidr, a) != 1)) {
+            family = inet_pton(AF_INET, cidr, a) == 1    ? 4
+                     : inet_pton(AF_INET6, cidr, a) == 1 ? 6
+                                                         : 0;
+        }
+        bool country_ok = country != NULL && *country != '\0';
+        for (const char *q = country; country_ok && *q; q++)
+            country_ok = strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-",
+                                *q) != NULL;
+        if (family == 0 || !country_ok ||
+            warden_parse_u64(&bits, slash + 1, strlen(slash + 1)) != 0 ||
+            bits > (family == 4 ? 32u : 128u)) {
             rc = warden_err_set(err, WARDEN_EPARSE, "%s:%zu: expected cidr,country,site", path,
                                 line);
             break;

@@ -197,6 +197,27 @@ import json; d = json.load(open("whocan2.json"))
 rows = {x["name"]: x["rows"] for x in d["tables"]}["protected"]
 assert any(r[0] == "Employee::\"alice\"" and r[1] == "US" for r in rows), rows' ||
     fail "who-can from files: $(cat whocan2.json)"
+# locations from a networks table: each country once, tried with its first network's address
+cat > networks.csv <<'EOF2'
+# cidr,country,site
+10.0.0.0/8,US,dallas
+203.0.113.0/24,SG,singapore
+198.51.100.0/24,SG,singapore-2
+EOF2
+"$W" report who-can --config keyd.json --user u1 --jurisdiction US --collection messages \
+    --networks networks.csv --json >whocan3.json || fail "who-can (networks)"
+python3 - <<'PY' || fail "who-can with networks: $(cat whocan3.json)"
+import json
+d = json.load(open("whocan3.json")); s = dict(d["summary"])
+assert s["locations tried"] == 3, s            # US, SG, unknown
+rows = {x["name"]: x["rows"] for x in d["tables"]}["protected"]
+locs = sorted(r[1] for r in rows if r[0] == 'Employee::"carol"')
+assert locs == ["(any other location)", "SG", "US"], rows
+PY
+printf '10.0.0.0/33,US,x\n' >bad.csv
+"$W" report who-can --config keyd.json --user u1 --jurisdiction US --collection messages \
+    --networks bad.csv >/dev/null 2>bad.err && fail "a bad networks table was accepted"
+grep -q "bad.csv:1:" bad.err || fail "bad networks table: $(cat bad.err)"
 "$W" report who-can --config keyd.json --user u1 --jurisdiction US >/dev/null 2>&1
 [ $? = 2 ] || fail "who-can without --collection is not a usage error"
 
