@@ -20,6 +20,8 @@ static const char *str(const json_t *o, const char *key)
 
 /* Accepts "YYYY", "YYYY-MM", "YYYY-MM-DD", "YYYY-MM-DDTHH", "...:MM", "...:SS": digits where
  * digits go, the separators of RFC 3339 elsewhere. String order then equals time order. */
+static time_t parse_minute(const char *m);
+
 static bool since_ok(const char *s)
 {
     static const char shape[] = "dddd-dd-ddTdd:dd:dd";
@@ -96,11 +98,8 @@ int report_access_add(report_access *a, uint64_t index, const json_t *e, warden_
     const char *t = str(e, "time"), *d = str(e, "decision");
     if (t == NULL || strlen(t) < 16 || d == NULL)
         return warden_err_set(err, WARDEN_ECORRUPT,
-                              "entry %llu: an access without time or "
-                              "decision",
+                              "entry %llu: an access without time or decision",
                               (unsigned long long)index);
-    if (a->since[0] != '\0' && strncmp(t, a->since, strlen(a->since)) < 0)
-        return 0;
     int o = -1;
     for (int i = 0; i < REPORT_N_OUTCOMES; i++)
         if (strcmp(d, OUTCOMES[i]) == 0)
@@ -114,6 +113,12 @@ int report_access_add(report_access *a, uint64_t index, const json_t *e, warden_
     char minute[17];
     memcpy(minute, t, 16);
     minute[16] = '\0';
+    /* The timeline relies on string order being time order: the exact RFC 3339 shape. */
+    if (!since_ok(minute) || parse_minute(minute) == (time_t)-1)
+        return warden_err_set(err, WARDEN_ECORRUPT, "entry %llu: time \"%.40s\" is not RFC 3339",
+                              (unsigned long long)index, t);
+    if (a->since[0] != '\0' && strncmp(t, a->since, strlen(a->since)) < 0)
+        return 0;
     a->accesses++;
     a->totals[o]++;
     if (bump(a->by_principal, principal ? principal : "(none)", o) != 0 ||
@@ -148,18 +153,25 @@ static time_t parse_minute(const char *m)
 
 const char *report_bucket_for(const char *first, const char *last, long *width)
 {
+    /* Widths in order, each used while it gives at most its bucket count; a log spanning
+     * centuries (clock errors) still gets a bounded chart. */
+    static const struct {
+        const char *name;
+        long width, max;
+    } B[] = {{"minute", 60, 120},
+             {"hour", 3600, 96},
+             {"day", 86400, 400},
+             {"week", 7 * 86400, 400},
+             {"month", 30 * 86400, 400},
+             {"year", 365 * 86400, 400},
+             {"century", 36500L * 86400, 1000000}};
     time_t a = parse_minute(first), b = parse_minute(last);
-    long span = a != (time_t)-1 && b != (time_t)-1 && b > a ? (long)(b - a) : 0;
-    if (span <= 2 * 3600) {
-        *width = 60;
-        return "minute";
-    }
-    if (span <= 4 * 86400) {
-        *width = 3600;
-        return "hour";
-    }
-    *width = 86400;
-    return "day";
+    long long span = a != (time_t)-1 && b != (time_t)-1 && b > a ? (long long)(b - a) : 0;
+    size_t i = 0;
+    while (i + 1 < sizeof B / sizeof B[0] && span / B[i].width > B[i].max)
+        i++;
+    *width = B[i].width;
+    return B[i].name;
 }
 
 /* Rows [name, total, per outcome...] sorted by total (descending), then name. */
@@ -245,11 +257,12 @@ static int timeline(json_t *doc, const json_t *minutes)
             struct tm tm;
             char label[32];
             gmtime_r(&tb, &tm);
-            strftime(label, sizeof label,
-                     width == 60     ? "%Y-%m-%dT%H:%MZ"
-                     : width == 3600 ? "%Y-%m-%dT%H:00Z"
-                                     : "%Y-%m-%d",
-                     &tm);
+            if (strftime(label, sizeof label,
+                         width == 60     ? "%Y-%m-%dT%H:%MZ"
+                         : width == 3600 ? "%Y-%m-%dT%H:00Z"
+                                         : "%Y-%m-%d",
+                         &tm) == 0)
+                label[0] = '\0';
             long long *k = &cnt[b * REPORT_N_OUTCOMES];
             json_t *p =
                 json_pack("{s:s, s:[I, I, I, I]}", "t", label, "counts", k[0], k[1], k[2], k[3]);

@@ -53,7 +53,8 @@ WARDEN_MUST_USE int report_access_finish(json_t **doc, const report_access *a, w
 void report_access_fini(report_access *a);
 
 /* Chooses the timeline's bucket for times from first to last (RFC 3339): "minute" up to 2
- * hours, "hour" up to 4 days, else "day"; sets *width to its seconds. */
+ * hours, "hour" up to 4 days, "day" up to 400 days, then "week", "month" (30 days), "year",
+ * "century", so that a chart has a bounded number of bars; sets *width to its seconds. */
 const char *report_bucket_for(const char *first, const char *last, long *width);
 
 /* Collects the distinct string literals of Cedar policy text (comments skipped) into set

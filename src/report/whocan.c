@@ -58,8 +58,13 @@ int report_cedar_strings(json_t *set, const char *text, size_t len)
                 i++;
             rc = warden_buf_append(&s, &text[i], 1);
         }
-        if (rc == 0 && !uid && s.len > 0 && (rc = warden_buf_cstr(&s)) == 0)
-            rc = json_object_set_new(set, (const char *)s.p, json_true());
+        /* Only text that could be a JSON string (UTF-8, no NUL) can be a context value. */
+        json_t *probe = rc == 0 && !uid && s.len > 0 && memchr(s.p, 0, s.len) == NULL
+                            ? json_stringn((const char *)s.p, s.len)
+                            : NULL;
+        if (probe != NULL)
+            rc = json_object_set_new(set, json_string_value(probe), json_true());
+        json_decref(probe);
     }
     warden_buf_fini(&s);
     return rc != 0 ? WARDEN_ENOMEM : 0;

@@ -135,6 +135,11 @@ static void report_access_since_and_errors(void **state)
     assert_int_equal(report_access_add(&a, 3, bad, &err), WARDEN_ECORRUPT);
     assert_non_null(strstr(err.msg, "entry 3"));
     json_decref(bad);
+    /* a time that is not RFC 3339 would break the timeline's order: refused */
+    bad = decision("1-01-01T00:00:00.000Z...", "P::\"a\"", "US", "US", "x", "allow", "allow");
+    assert_int_equal(report_access_add(&a, 4, bad, &err), WARDEN_ECORRUPT);
+    assert_non_null(strstr(err.msg, "not RFC 3339"));
+    json_decref(bad);
     report_access_fini(&a);
     const char *wrong[] = {"yesterday", "2026-1-25", "2026-11-25 13:00", "2026-11-25T13", ""};
     assert_int_equal(report_access_init(&a, wrong[3], &err), 0); /* an hour prefix is fine */
@@ -156,6 +161,11 @@ static void report_access_bucket_choice(void **state)
     assert_string_equal(report_bucket_for("2026-11-25T13:00", "2026-11-29T13:00", &w), "hour");
     assert_string_equal(report_bucket_for("2026-11-25T13:00", "2026-12-25T13:00", &w), "day");
     assert_int_equal(w, 86400);
+    assert_string_equal(report_bucket_for("2026-01-01T00:00", "2029-01-01T00:00", &w), "week");
+    assert_string_equal(report_bucket_for("2000-01-01T00:00", "2026-01-01T00:00", &w), "month");
+    /* a clock gone wrong must not make a chart of millions of bars */
+    assert_string_equal(report_bucket_for("0001-01-01T00:00", "9999-12-31T00:00", &w), "century");
+    assert_string_equal(report_bucket_for("garbage", "2026-01-01T00:00", &w), "minute");
 }
 
 static void report_access_cedar_strings(void **state)
