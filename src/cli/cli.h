@@ -31,5 +31,7 @@ int cmd_gateway(int argc, char **argv);
 void cmd_gateway_usage(FILE *out);
 int cmd_token(int argc, char **argv);
 void cmd_token_usage(FILE *out);
+int cmd_report(int argc, char **argv);
+void cmd_report_usage(FILE *out);
 
 #endif

@@ -95,12 +95,14 @@ static int show(json_t *reply, int is_error)
     if (s != NULL)
         printf("%s\n", s);
     free(s);
+    const json_t *idx = json_object_get(reply, "log_index");
     if (is_error) {
         fprintf(stderr, "warden: keyd refused: %s\n",
                 json_string_value(json_object_get(reply, "error")));
+        if (json_is_integer(idx)) /* a logged refusal */
+            fprintf(stderr, "log index: %lld\n", (long long)json_integer_value(idx));
         return 1;
     }
-    const json_t *idx = json_object_get(reply, "log_index");
     if (json_is_integer(idx))
         fprintf(stderr, "log index: %lld\n", (long long)json_integer_value(idx));
     const char *d = json_string_value(json_object_get(reply, "decision"));

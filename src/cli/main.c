@@ -14,6 +14,7 @@ static const cli_command COMMANDS[] = {
     {"gateway", "serve a region's HTTP API (tokens, location, routing)", cmd_gateway,
      cmd_gateway_usage},
     {"token", "bearer tokens: keygen, pubkey, issue, verify", cmd_token, cmd_token_usage},
+    {"report", "auditor's reports: replay, access, who-can", cmd_report, cmd_report_usage},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -422,6 +422,7 @@ int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     const char *const *classes = per_class ? READ_CLASSES : ALL_CLASS;
     size_t n = per_class ? 2 : 1;
     uint64_t index = 0;
+    bool reached = false; /* a decision entry was attempted: no refusal entry after it */
     char rid[WARDEN_STORE_USER_MAX + WARDEN_STORE_COLLECTION_MAX + WARDEN_STORE_ID_MAX + 3];
     const char *rtype = r.collection != NULL ? "Record" : "User";
     if (r.collection != NULL)
@@ -449,6 +450,7 @@ int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_e
         goto out;
     }
     const char *decision = entry_decisions(entry, classes, v, n);
+    reached = true;
     if ((rc = keyd_audit_append(&index, k, entry, err)) != 0)
         goto out;
     ans = answer_new(decision, index, p, r.request_id);
@@ -466,6 +468,8 @@ out:
         json_decref(ans);
         ans = NULL;
     }
+    if (rc != 0 && !reached) /* never decided: log the refusal (refusal.c) */
+        rc = keyd_refusal_log(&ans, k, KEYD_MSG_ACCESS, body, rc, err);
     *answer = ans;
     verdict_fini(&v[0]);
     verdict_fini(&v[1]);
@@ -485,6 +489,7 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
     json_t *ctx = NULL, *entry = NULL, *ans = NULL;
     verdict v = {0};
     uint64_t index = 0;
+    bool reached = false;
     int rc = 0;
     /* The config's list is a hard bound; within it, residency is Cedar's "store" decision. */
     bool listed = false;
@@ -508,6 +513,7 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
+    reached = true;
     if ((rc = keyd_audit_append(&index, k, entry, err)) != 0)
         goto out;
     if ((ans = answer_new(decision, index, p, r.request_id)) == NULL) {
@@ -525,6 +531,8 @@ out:
         json_decref(ans);
         ans = NULL;
     }
+    if (rc != 0 && !reached)
+        rc = keyd_refusal_log(&ans, k, KEYD_MSG_REGISTER, body, rc, err);
     *answer = ans;
     verdict_fini(&v);
     json_decref(entry);
