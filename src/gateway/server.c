@@ -446,6 +446,9 @@ int warden_gateway_start(warden_gateway **out, const warden_gateway_options *o, 
     *out = NULL;
     if (o == NULL || o->cluster_path == NULL || o->region == NULL)
         return warden_err_set(err, WARDEN_EINVAL, "gateway: cluster and region are required");
+    /* Answers pass decrypted fields through jansson; as in keyd, only the process-wide
+     * allocation hook can wipe its blocks on free (idempotent, so serve may call it twice). */
+    warden_json_wipe_on_free();
     warden_gateway *g = calloc(1, sizeof *g);
     struct addrinfo *ai = NULL;
     char *log_dir = NULL;
