@@ -29,5 +29,9 @@ int cmd_access(int argc, char **argv);
 void cmd_access_usage(FILE *out);
 int cmd_gateway(int argc, char **argv);
 void cmd_gateway_usage(FILE *out);
+int cmd_serve(int argc, char **argv);
+void cmd_serve_usage(FILE *out);
+int cmd_demo(int argc, char **argv);
+void cmd_demo_usage(FILE *out);
 
 #endif
