@@ -25,6 +25,7 @@ typedef struct demo_region {
     char about[128];       /* "custodian, holds US" */
     char dir[PATH_MAX];    /* <demo dir>/<name> */
     char socket[PATH_MAX]; /* keyd's unix socket */
+    char keyd_config[PATH_MAX];
     char serve_log[PATH_MAX];
     char vkey[256]; /* the log's verifier key */
     pid_t pid;      /* 0: not running */
@@ -32,6 +33,8 @@ typedef struct demo_region {
     unsigned requests, allowed, denied, redirected;
     uint64_t log_size;
     int verified;
+    uint64_t rerun; /* decisions re-run offline from the log and the archived policy sets */
+    int rerun_ok;
 } demo_region;
 
 typedef struct demo {

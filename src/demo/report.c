@@ -3,7 +3,10 @@
  * `warden log verify --url` — and the closing summary table. */
 #include "demo/demo_internal.h"
 
+#include "warden/keyd.h"
 #include "warden/tlog.h"
+
+#include <stdlib.h>
 
 #include <stdarg.h>
 #include <string.h>
@@ -93,18 +96,53 @@ static void verify_region(demo *d, demo_region *r)
     warden_tlog_verifier_free(v);
 }
 
+/* The auditor's second check, offline: every decision in the region's log re-run with the
+ * policy set it names (from the archive, checked against its hash) must give the logged
+ * result (warden_keyd_audit_check, as `warden keyd check`). */
+static void rerun_region(demo *d, demo_region *r)
+{
+    char *sock = NULL, *log_dir = NULL, *archive = NULL;
+    warden_err e;
+    int rc = warden_keyd_config_paths(&sock, &log_dir, r->keyd_config, &e);
+    if (rc == 0 && (archive = malloc(strlen(log_dir) + sizeof ".policysets")) == NULL)
+        rc = warden_err_set(&e, WARDEN_ENOMEM, "out of memory");
+    if (rc == 0) {
+        memcpy(archive, log_dir, strlen(log_dir));
+        memcpy(archive + strlen(log_dir), ".policysets", sizeof ".policysets");
+        rc = warden_keyd_audit_check(&r->rerun, log_dir, archive, r->vkey, &e);
+    }
+    if (rc == 0) {
+        r->rerun_ok = 1;
+        demo_say(d, "  %-10s ok: %llu decisions re-run offline, each gives the logged result\n",
+                 r->name, (unsigned long long)r->rerun);
+    } else {
+        d->failed++;
+        demo_say(d,
+                 "  %-10s EXPECTED: every logged decision re-runs to the same result\n"
+                 "  %-10s GOT: %s\n",
+                 r->name, "", e.msg);
+    }
+    free(sock);
+    free(log_dir);
+    free(archive);
+}
+
 void demo_report(demo *d)
 {
     demo_say(d, "\nEach region's log, fetched over HTTP from <url>/log/ and verified as an auditor "
                 "would\n(`warden log verify --url <url>/log --vkey <key>`):\n");
     for (size_t i = 0; i < d->n_regions; i++)
         verify_region(d, &d->regions[i]);
-    demo_say(d, "\n%-10s %9s %8s %7s %11s %9s  %s\n", "region", "requests", "allowed", "denied",
-             "redirected", "log size", "verified");
+    demo_say(d, "\nEvery decision re-run from the log alone with the policy set it names, as\n"
+                "`warden keyd check --log DIR --archive DIR --vkey KEY` does:\n");
+    for (size_t i = 0; i < d->n_regions; i++)
+        rerun_region(d, &d->regions[i]);
+    demo_say(d, "\n%-10s %9s %8s %7s %11s %9s %9s %8s\n", "region", "requests", "allowed", "denied",
+             "redirected", "log size", "verified", "re-run");
     for (size_t i = 0; i < d->n_regions; i++) {
         const demo_region *r = &d->regions[i];
-        demo_say(d, "%-10s %9u %8u %7u %11u %9llu  %s\n", r->name, r->requests, r->allowed,
+        demo_say(d, "%-10s %9u %8u %7u %11u %9llu %9s %8s\n", r->name, r->requests, r->allowed,
                  r->denied, r->redirected, (unsigned long long)r->log_size,
-                 r->verified ? "yes" : "NO");
+                 r->verified ? "yes" : "NO", r->rerun_ok ? "same" : "DIFFERS");
     }
 }

@@ -248,6 +248,7 @@ static int region_init(demo_region *r, demo *d, json_t *reg, uint16_t port, ward
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
     if ((rc = path_join(cfg, sizeof cfg, d->dir, keyd, err)) != 0)
         return rc;
+    snprintf(r->keyd_config, sizeof r->keyd_config, "%s", cfg);
     snprintf(r->dir, sizeof r->dir, "%s", cfg);
     char *slash = strrchr(r->dir, '/');
     *slash = '\0';

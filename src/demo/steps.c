@@ -201,8 +201,13 @@ static void run_http(demo *d, const demo_step *s, demo_check *c)
         print_short_json(d, "withheld", withheld);
     if (json_object_get(resp.json, "document") != NULL)
         print_short_json(d, "document", json_object_get(resp.json, "document"));
-    else if (resp.status >= 400 && json_object_get(resp.json, "error") != NULL)
-        demo_say(d, "     error     %s\n", json_string_value(json_object_get(resp.json, "error")));
+    else if (resp.status >= 300 && json_string_value(json_object_get(resp.json, "error")) != NULL)
+        demo_say(d, "     message   %s\n", json_string_value(json_object_get(resp.json, "error")));
+    if (entry != NULL && s->want_location != NULL)
+        demo_say(d, "     logged    source %s, location %s, site %s\n",
+                 json_string_value(json_object_get(entry, "source")),
+                 json_string_value(json_object_get(entry, "location")),
+                 json_string_value(json_object_get(entry, "site")));
     demo_say(d, "     why:      %s\n", s->why);
 
     /* what must have happened */

@@ -45,10 +45,14 @@ has '-> allow, log index [0-9]+ in texas.s log'
 [ "$(grep -c -e '-> 410' "$T/out")" = 2 ] || fail "expected two 410 answers after the shred"
 # protected values never shown to those who may not see them
 grep -A12 'engineer in Beijing reads' "$T/out" | grep -q 'door code' && fail "protected text leaked"
-# evidence
+# evidence: texas answered 15 requests (3 denied, 1 redirected); the legacy regions logged
+# nothing but their start: the US requests that reached them were redirected, not served
+has '^texas +15 +11 +3 +1 +18 +yes +same$'
+has '^virginia +1 +0 +0 +1 +1 +yes +same$'
 for r in texas virginia singapore; do
     has "^  $r +ok: [0-9]+ entries"
-    has "^$r +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+  yes$"
+    has "^  $r +ok: [0-9]+ decisions re-run offline, each gives the logged result$"
+    has "^$r +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +yes +same$"
 done
 has '^All regions stopped cleanly\.$'
 
