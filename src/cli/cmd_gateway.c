@@ -46,8 +46,8 @@ static int parse_unsigned(unsigned *out, const char *s, unsigned max)
 int cmd_gateway(int argc, char **argv)
 {
     enum { CLUSTER, REGION, LISTEN, SOCK, LOGDIR, CERT, KEY, THREADS, BODY, CONNS, TIMEOUT, N };
-    static const char *const NAMES[N] = {"cluster",  "region",  "listen",  "keyd-socket",
-                                         "log-dir",  "tls-cert", "tls-key", "threads",
+    static const char *const NAMES[N] = {"cluster",  "region",          "listen",  "keyd-socket",
+                                         "log-dir",  "tls-cert",        "tls-key", "threads",
                                          "max-body", "max-connections", "timeout"};
     const char *v[N] = {0};
     for (int i = 1; i < argc; i++) {

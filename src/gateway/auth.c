@@ -10,8 +10,8 @@
 /* Clock skew tolerated between the issuer and this gateway, seconds. */
 #define GW_TOKEN_LEEWAY 60
 
-int gw_authenticate(warden_token_claims *claims, const warden_gateway *g,
-                    struct MHD_Connection *c, warden_err *err)
+int gw_authenticate(warden_token_claims *claims, const warden_gateway *g, struct MHD_Connection *c,
+                    warden_err *err)
 {
     const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
     if (h == NULL)

@@ -44,9 +44,9 @@ typedef enum gw_method { GW_M_OTHER = 0, GW_M_GET, GW_M_HEAD, GW_M_PUT, GW_M_DEL
 typedef struct gw_route {
     gw_route_kind kind;
     gw_method method;
-    int status;          /* 0: dispatch; else the 4xx to answer (400, 404, 405, 414) */
-    const char *error;   /* static reason when status != 0 */
-    const char *allow;   /* methods the route takes (Allow header), "" for none */
+    int status;        /* 0: dispatch; else the 4xx to answer (400, 404, 405, 414) */
+    const char *error; /* static reason when status != 0 */
+    const char *allow; /* methods the route takes (Allow header), "" for none */
     char user[WARDEN_STORE_USER_MAX + 1];
     char collection[WARDEN_STORE_COLLECTION_MAX + 1];
     char id[WARDEN_STORE_ID_MAX + 1];
@@ -98,8 +98,8 @@ typedef struct gw_caller {
  * peer is a trusted proxy, the right-most untrusted X-Forwarded-For address. xff is all
  * X-Forwarded-For values joined by ',' (NULL when none). Never fails: an unusable address
  * gives location "unknown". */
-void gw_locate(gw_caller *out, const warden_netloc *table, const gw_cidr *proxies,
-               size_t n_proxies, const struct sockaddr *peer, const char *xff);
+void gw_locate(gw_caller *out, const warden_netloc *table, const gw_cidr *proxies, size_t n_proxies,
+               const struct sockaddr *peer, const char *xff);
 
 /* ---- metrics.c ---- */
 
@@ -151,9 +151,11 @@ typedef struct gw_req {
     char uri[GW_URI_MAX + 1];
     size_t uri_len;
     bool uri_too_long;
-    bool started;   /* first handler call done */
-    bool answered;  /* a response is queued */
-    bool too_large; /* body over max_body: 413 queued */
+    bool started;     /* first handler call done */
+    bool deferred;    /* no body: routing and answer wait for the next call */
+    bool answered;    /* a response is queued */
+    bool too_large;   /* body over max_body: 413 once it is in */
+    size_t discarded; /* bytes of an oversized body dropped so far */
     unsigned status;
     gw_route route;
     char request_id[40];

@@ -61,8 +61,8 @@ enum MHD_Result gw_precheck_v1(warden_gateway *g, struct MHD_Connection *c, gw_r
                                 "no region of this cluster may hold your jurisdiction's data");
     warden_buf loc;
     warden_buf_init(&loc);
-    if (warden_buf_puts(&loc, home->url) != 0 ||
-        warden_buf_append(&loc, q->uri, q->uri_len) != 0 || warden_buf_cstr(&loc) != 0) {
+    if (warden_buf_puts(&loc, home->url) != 0 || warden_buf_append(&loc, q->uri, q->uri_len) != 0 ||
+        warden_buf_cstr(&loc) != 0) {
         warden_buf_fini(&loc);
         return gw_respond_error(c, q, 503, "unavailable", "out of memory");
     }
@@ -177,7 +177,8 @@ static enum MHD_Result put_record(warden_gateway *g, struct MHD_Connection *c, g
     }
     warden_err err;
     int is_error = 0;
-    int rc = warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS, body, &err);
+    int rc =
+        warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS, body, &err);
     if (rc == 0 && is_error &&
         gw_status_for_keyd_kind(json_string_value(json_object_get(reply, "kind"))).status == 404) {
         json_decref(reply);
@@ -192,14 +193,13 @@ static enum MHD_Result put_record(warden_gateway *g, struct MHD_Connection *c, g
         rc = warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_REGISTER, reg,
                                      &err);
         json_decref(reg);
-        const char *d = rc == 0 && !is_error
-                            ? json_string_value(json_object_get(reply, "decision"))
-                            : NULL;
+        const char *d =
+            rc == 0 && !is_error ? json_string_value(json_object_get(reply, "decision")) : NULL;
         if (d != NULL && strcmp(d, "allow") == 0) { /* registered (or raced): write again */
             json_decref(reply);
             reply = NULL;
-            rc = warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS,
-                                         body, &err);
+            rc = warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS, body,
+                                         &err);
         }
     }
     json_decref(body);
@@ -227,7 +227,8 @@ enum MHD_Result gw_handle_v1(warden_gateway *g, struct MHD_Connection *c, gw_req
         return gw_respond_error(c, q, 503, "unavailable", "out of memory");
     warden_err err;
     int is_error = 0;
-    int rc = warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS, body, &err);
+    int rc =
+        warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS, body, &err);
     json_decref(body);
     return relay(g, c, q, rc, reply, is_error, &err);
 }
@@ -237,7 +238,8 @@ enum MHD_Result gw_handle_readyz(warden_gateway *g, struct MHD_Connection *c, gw
     json_t *reply = NULL;
     int is_error = 0;
     warden_err err;
-    int rc = warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_STATUS, NULL, &err);
+    int rc =
+        warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_STATUS, NULL, &err);
     if (rc != 0 || is_error) {
         json_decref(reply);
         atomic_fetch_add_explicit(&g->metrics.keyd_failures, 1, memory_order_relaxed);

@@ -122,8 +122,8 @@ static void set_location(gw_caller *out, const warden_netloc *table, const char 
     snprintf(out->site, sizeof out->site, "%s", m.site);
 }
 
-void gw_locate(gw_caller *out, const warden_netloc *table, const gw_cidr *proxies,
-               size_t n_proxies, const struct sockaddr *peer, const char *xff)
+void gw_locate(gw_caller *out, const warden_netloc *table, const gw_cidr *proxies, size_t n_proxies,
+               const struct sockaddr *peer, const char *xff)
 {
     memset(out, 0, sizeof *out);
     addr pa;

@@ -12,9 +12,9 @@
 static const double LAT_LE[GW_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                               0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 /* Statuses counted one by one; the last slot is "other". */
-static const unsigned STATUSES[GW_STATUS_SLOTS - 1] = {
-    200, 201, 204, 206, 304, 307, 400, 401, 403, 404, 405, 409,
-    410, 411, 413, 414, 415, 431, 500, 501, 502, 503, 505};
+static const unsigned STATUSES[GW_STATUS_SLOTS - 1] = {200, 201, 204, 206, 304, 307, 400, 401,
+                                                       403, 404, 405, 409, 410, 411, 413, 414,
+                                                       415, 431, 500, 501, 502, 503, 505};
 static const char *const DECISIONS[3] = {"allow", "partial", "deny"};
 static const char *const OUTCOMES[4] = {"ok", "not_found", "key_destroyed", "exists"};
 
@@ -112,9 +112,9 @@ int gw_metrics_render(warden_buf *out, gw_metrics *m, int log_dirfd, const char 
                                          "\"%s\",le=\"+Inf\"} %llu\n",
                                          r, cum);
         }
-        bad |= warden_buf_printf(
-            out, "warden_gateway_request_duration_seconds_sum{route=\"%s\"} %.9f\n", r,
-            (double)LOAD(m->lat_sum_ns[k]) / 1e9);
+        bad |= warden_buf_printf(out,
+                                 "warden_gateway_request_duration_seconds_sum{route=\"%s\"} %.9f\n",
+                                 r, (double)LOAD(m->lat_sum_ns[k]) / 1e9);
         bad |= warden_buf_printf(
             out, "warden_gateway_request_duration_seconds_count{route=\"%s\"} %llu\n", r, cum);
     }

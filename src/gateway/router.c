@@ -13,9 +13,9 @@
 
 const char *gw_route_name(gw_route_kind k)
 {
-    static const char *const NAMES[GW_R_COUNT] = {
-        "none", "me_record", "me_export", "user_record", "user_export",
-        "log",  "metrics",   "healthz",   "readyz"};
+    static const char *const NAMES[GW_R_COUNT] = {"none",        "me_record",   "me_export",
+                                                  "user_record", "user_export", "log",
+                                                  "metrics",     "healthz",     "readyz"};
     return (unsigned)k < GW_R_COUNT ? NAMES[k] : "none";
 }
 

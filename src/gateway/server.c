@@ -21,6 +21,8 @@
 /* Per-connection memory pool: request line and headers must fit (else MHD answers 431). */
 #define GW_CONNECTION_MEMORY (64u << 10)
 #define GW_XFF_MAX 2048
+/* Bytes of an oversized chunked body read and dropped before the connection is cut. */
+#define GW_DISCARD_MAX (8u << 20)
 
 /* ---- responses ---- */
 
@@ -54,8 +56,8 @@ static enum MHD_Result respond_json_hdr(struct MHD_Connection *c, gw_req *q, uns
     json_decref(obj);
     if (text == NULL) {
         static const char OOM[] = "{\"error\":\"out of memory\",\"kind\":\"unavailable\"}";
-        struct MHD_Response *r = MHD_create_response_from_buffer(
-            sizeof OOM - 1, (void *)OOM, MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(sizeof OOM - 1, (void *)OOM, MHD_RESPMEM_PERSISTENT);
         if (r == NULL)
             return MHD_NO;
         common_headers(r, q);
@@ -84,8 +86,8 @@ enum MHD_Result gw_respond_error_hdr(struct MHD_Connection *c, gw_req *q, unsign
                                      const char *kind, const char *msg, const char *hname,
                                      const char *hvalue)
 {
-    json_t *o = json_pack("{s:s, s:s, s:s}", "error", msg, "kind", kind, "request_id",
-                          q->request_id);
+    json_t *o =
+        json_pack("{s:s, s:s, s:s}", "error", msg, "kind", kind, "request_id", q->request_id);
     if (o != NULL && hname != NULL && strcmp(hname, "Location") == 0)
         (void)json_object_set_new(o, "location", json_string(hvalue));
     return respond_json_hdr(c, q, status, o, hname, hvalue);
@@ -133,8 +135,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
         return;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
-    int64_t ns = (int64_t)(now.tv_sec - q->start.tv_sec) * 1000000000 +
-                 (now.tv_nsec - q->start.tv_nsec);
+    int64_t ns =
+        (int64_t)(now.tv_sec - q->start.tv_sec) * 1000000000 + (now.tv_nsec - q->start.tv_nsec);
     if (q->answered)
         gw_metrics_request(&g->metrics, q->route.kind, q->status, ns > 0 ? (uint64_t)ns : 0);
     warden_buf_fini_wipe(&q->body);
@@ -179,8 +181,8 @@ static void locate(warden_gateway *g, struct MHD_Connection *c, gw_req *q)
         (void)MHD_get_connection_values(c, MHD_HEADER_KIND, collect_xff, a);
     /* an overlong chain cannot be read from the right reliably: treat it as garbage */
     const char *xff = a == NULL ? NULL : a->overflow ? "invalid" : a->any ? a->buf : NULL;
-    gw_locate(&q->caller, g->netloc, g->proxies, g->n_proxies,
-              ci != NULL ? ci->client_addr : NULL, xff);
+    gw_locate(&q->caller, g->netloc, g->proxies, g->n_proxies, ci != NULL ? ci->client_addr : NULL,
+              xff);
     free(a);
 }
 
@@ -232,13 +234,23 @@ static enum MHD_Result start_request(warden_gateway *g, struct MHD_Connection *c
         return r;
     if (q->route.method != GW_M_PUT)
         return gw_handle_v1(g, c, q);
-    const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
     uint64_t n = 0;
     if (cl != NULL && warden_parse_u64(&n, cl, strlen(cl)) == 0 && n > g->max_body) {
         q->too_large = true;
         return gw_respond_error(c, q, 413, "too_large", "request body too large");
     }
     return MHD_YES; /* read the body */
+}
+
+static bool has_body(struct MHD_Connection *c)
+{
+    const char *cl =
+        MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    return MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) !=
+               NULL ||
+           (cl != NULL && strcmp(cl, "0") != 0);
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
@@ -252,23 +264,44 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_NO; /* out of memory in on_uri: drop the connection */
     if (!q->started) {
         q->started = true;
+        /* A response queued before MHD has seen the (empty) body costs the keep-alive, so a
+         * request without a body is answered on the next call; one with a body is checked
+         * now, before its body is read (refusing it then closes the connection). */
+        if (!has_body(c)) {
+            q->deferred = true;
+            return MHD_YES;
+        }
         return start_request(g, c, q, method);
+    }
+    if (q->deferred && *upload_len == 0) {
+        q->deferred = false;
+        enum MHD_Result r = start_request(g, c, q, method);
+        if (r != MHD_YES || q->answered)
+            return r;
+        return gw_handle_v1(g, c, q); /* a PUT without a body: refused as malformed JSON */
     }
     if (*upload_len > 0) {
         size_t n = *upload_len;
         *upload_len = 0;
         if (q->answered)
             return MHD_YES; /* discard the rest of a refused body */
-        if (n > g->max_body - q->body.len) {
-            q->too_large = true;
-            warden_buf_fini_wipe(&q->body);
-            warden_buf_init(&q->body);
-            return gw_respond_error(c, q, 413, "too_large", "request body too large");
+        if (q->too_large || n > g->max_body - q->body.len) {
+            /* MHD can only answer once the body is in (or before it starts): discard it, up to
+             * a bound, so a client streaming without end is cut off instead of served */
+            if (!q->too_large) {
+                q->too_large = true;
+                warden_buf_fini_wipe(&q->body);
+                warden_buf_init(&q->body);
+            }
+            q->discarded += n;
+            return q->discarded > GW_DISCARD_MAX ? MHD_NO : MHD_YES;
         }
         if (warden_buf_append(&q->body, upload, n) != 0)
-            return gw_respond_error(c, q, 503, "unavailable", "out of memory");
+            return MHD_NO;
         return MHD_YES;
     }
+    if (q->too_large && !q->answered)
+        return gw_respond_error(c, q, 413, "too_large", "request body too large");
     if (q->answered)
         return MHD_YES;
     return gw_handle_v1(g, c, q);
@@ -348,8 +381,7 @@ uint16_t warden_gateway_port(const warden_gateway *g)
 }
 
 /* Loads everything the gateway needs before it listens. */
-static int load(warden_gateway *g, const warden_gateway_options *o, char **log_dir,
-                warden_err *err)
+static int load(warden_gateway *g, const warden_gateway_options *o, char **log_dir, warden_err *err)
 {
     int rc;
     if ((rc = warden_cluster_load(&g->cluster, o->cluster_path, err)) != 0)
@@ -442,8 +474,8 @@ int warden_gateway_start(warden_gateway **out, const warden_gateway_options *o, 
         MHD_OPTION_CONNECTION_TIMEOUT, o->timeout_s != 0 ? o->timeout_s : GW_DEFAULT_TIMEOUT_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)GW_CONNECTION_MEMORY,
         MHD_OPTION_URI_LOG_CALLBACK, on_uri, g, MHD_OPTION_NOTIFY_COMPLETED, on_completed, g,
-        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_LISTEN_BACKLOG_SIZE, 511u,
-        MHD_OPTION_ARRAY, tls, MHD_OPTION_END);
+        MHD_OPTION_STRICT_FOR_CLIENT, 1, MHD_OPTION_LISTEN_BACKLOG_SIZE, 511u, MHD_OPTION_ARRAY,
+        tls, MHD_OPTION_END);
     if (g->d == NULL) {
         rc = warden_err_set(err, WARDEN_EIO, "listen %s: cannot listen (in use, or bad TLS files?)",
                             listen);
