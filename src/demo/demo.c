@@ -25,8 +25,16 @@ int warden_demo_run(unsigned *failed, const warden_demo_options *o, volatile sig
              "a token issuer key, and for each region a KEK and a log signing key.\n"
              "Starting the regions (`warden serve`: keyd + gateway each):\n",
              d.dir);
-    if ((rc = demo_regions_start(&d, err)) != 0)
-        goto out;
+    /* A port picked as free can be taken before a gateway binds it: start again on new
+     * ports (twice at most) rather than fail the whole run. */
+    for (int attempt = 1; (rc = demo_regions_start(&d, err)) != 0; attempt++) {
+        if (rc != WARDEN_EEXIST || *stop || attempt == 3)
+            goto out;
+        demo_say(&d, "  (%s: starting again on new ports)\n", err->msg);
+        (void)demo_regions_stop(&d);
+        if ((rc = demo_setup_ports(&d, err)) != 0)
+            goto out;
+    }
     if ((rc = demo_steps_run(&d, err)) != 0)
         goto out;
     demo_say(&d, "\n== Evidence - every decision above is in a verifiable log ==\n");

@@ -61,6 +61,9 @@ typedef struct demo {
 /* Chooses and fills the directory, copies the template, picks free ports and writes the
  * cluster file, creates the token key and each region's keys. */
 int demo_setup(demo *d, const warden_demo_options *o, warden_err *err);
+/* Picks free ports for every region and writes them into the cluster file (url, listen):
+ * again after a start that failed, in case another process took a port meanwhile. */
+int demo_setup_ports(demo *d, warden_err *err);
 /* Frees what setup allocated and removes the directory if it is a temporary one. */
 void demo_teardown(demo *d);
 /* The region named name, or NULL. */
@@ -72,7 +75,8 @@ const char *demo_policy_reason(const demo *d, const char *id);
 /* ---- regions.c ---- */
 
 /* Starts every region as `warden serve` (stderr to <region>/serve.log) and waits until each
- * answers /readyz. */
+ * answers /readyz. Errors: WARDEN_EEXIST (a region's port was taken: pick others and start
+ * again), WARDEN_EIO (a region failed: its log is shown), WARDEN_EINVAL (interrupted). */
 int demo_regions_start(demo *d, warden_err *err);
 /* SIGTERM to every running region, then waits (SIGKILL after a grace period). Returns the
  * number of regions that did not exit 0. */

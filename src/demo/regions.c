@@ -65,6 +65,19 @@ static void show_log(demo *d, const demo_region *r)
     warden_buf_fini(&b);
 }
 
+/* True when the region's serve.log holds text (the gateway's "cannot listen", say). */
+static int log_mentions(const demo_region *r, const char *text)
+{
+    warden_buf b;
+    warden_err e;
+    int found = 0;
+    warden_buf_init(&b);
+    if (warden_file_read(&b, r->serve_log, 1 << 20, &e) == 0 && warden_buf_cstr(&b) == 0)
+        found = strstr((const char *)b.p, text) != NULL;
+    warden_buf_fini(&b);
+    return found;
+}
+
 static int ready(demo_region *r)
 {
     char url[128];
@@ -93,6 +106,9 @@ int demo_regions_start(demo *d, warden_err *err)
             int st;
             if (waitpid(r->pid, &st, WNOHANG) == r->pid) {
                 r->pid = 0;
+                if (log_mentions(r, "cannot listen")) /* its port was taken: try others */
+                    return warden_err_set(err, WARDEN_EEXIST, "region %s: port %s taken", r->name,
+                                          strrchr(r->url, ':') + 1);
                 show_log(d, r);
                 return warden_err_set(err, WARDEN_EIO, "region %s exited during start-up (%s)",
                                       r->name, r->serve_log);

@@ -222,11 +222,11 @@ demo_region *demo_region_find(demo *d, const char *name)
 }
 
 /* Fills r from its cluster entry: directory, socket (from its keyd config), vkey. */
-static int region_init(demo_region *r, demo *d, json_t *reg, uint16_t port, warden_err *err)
+static int region_init(demo_region *r, demo *d, json_t *reg, warden_err *err)
 {
     const char *name = json_string_value(json_object_get(reg, "name"));
     const char *keyd = json_string_value(json_object_get(reg, "keyd"));
-    char cfg[PATH_MAX], listen[64];
+    char cfg[PATH_MAX];
     json_t *kj = NULL;
     warden_tlog_signer *s = NULL;
     warden_buf vk;
@@ -241,11 +241,6 @@ static int region_init(demo_region *r, demo *d, json_t *reg, uint16_t port, ward
     for (size_t i = 0; i < json_array_size(jurs) && off < sizeof r->about; i++)
         off += (size_t)snprintf(r->about + off, sizeof r->about - off, " %s",
                                 json_string_value(json_array_get(jurs, i)));
-    snprintf(r->url, sizeof r->url, "http://127.0.0.1:%u", (unsigned)port);
-    snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)port);
-    if (json_object_set_new(reg, "url", json_string(r->url)) != 0 ||
-        json_object_set_new(reg, "listen", json_string(listen)) != 0)
-        return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
     if ((rc = path_join(cfg, sizeof cfg, d->dir, keyd, err)) != 0)
         return rc;
     snprintf(r->keyd_config, sizeof r->keyd_config, "%s", cfg);
@@ -320,7 +315,6 @@ int demo_setup(demo *d, const warden_demo_options *o, warden_err *err)
 {
     char tmpl[PATH_MAX];
     json_t *cluster = NULL;
-    uint16_t ports[DEMO_REGIONS_MAX];
     int rc;
     if (o->exe != NULL) {
         snprintf(d->exe, sizeof d->exe, "%s", o->exe);
@@ -351,12 +345,42 @@ int demo_setup(demo *d, const warden_demo_options *o, warden_err *err)
                        err)) != 0 ||
         (rc = copy_str(d->audience, sizeof d->audience, json_object_get(cluster, "audience"),
                        "audience", err)) != 0 ||
-        (rc = pick_ports(ports, n, err)) != 0 || (rc = token_keys(d, cluster, err)) != 0)
+        (rc = token_keys(d, cluster, err)) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        if ((rc = region_init(&d->regions[i], d, json_array_get(regs, i), ports[i], err)) != 0)
+        if ((rc = region_init(&d->regions[i], d, json_array_get(regs, i), err)) != 0)
             goto out;
         d->n_regions++;
+    }
+    rc = demo_setup_ports(d, err);
+out:
+    json_decref(cluster);
+    return rc;
+}
+
+int demo_setup_ports(demo *d, warden_err *err)
+{
+    uint16_t ports[DEMO_REGIONS_MAX];
+    json_error_t je;
+    int rc;
+    json_t *cluster = json_load_file(d->cluster_path, JSON_REJECT_DUPLICATES, &je);
+    if (cluster == NULL)
+        return warden_err_set(err, WARDEN_EPARSE, "%s:%d:%d: %s", d->cluster_path, je.line,
+                              je.column, je.text);
+    json_t *regs = json_object_get(cluster, "regions");
+    if ((rc = pick_ports(ports, d->n_regions, err)) != 0)
+        goto out;
+    for (size_t i = 0; i < d->n_regions; i++) {
+        demo_region *r = &d->regions[i];
+        json_t *reg = json_array_get(regs, i);
+        char listen[64];
+        snprintf(r->url, sizeof r->url, "http://127.0.0.1:%u", (unsigned)ports[i]);
+        snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)ports[i]);
+        if (json_object_set_new(reg, "url", json_string(r->url)) != 0 ||
+            json_object_set_new(reg, "listen", json_string(listen)) != 0) {
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+            goto out;
+        }
     }
     if (json_dump_file(cluster, d->cluster_path, JSON_INDENT(1) | JSON_PRESERVE_ORDER) != 0)
         rc = warden_err_set(err, WARDEN_EIO, "cannot write %s", d->cluster_path);

@@ -46,9 +46,10 @@ has '-> allow, log index [0-9]+ in texas.s log'
 # protected values never shown to those who may not see them
 grep -A12 'engineer in Beijing reads' "$T/out" | grep -q 'door code' && fail "protected text leaked"
 # evidence: texas answered 15 requests (3 denied, 1 redirected); the legacy regions logged
-# nothing but their start: the US requests that reached them were redirected, not served
-has '^texas +15 +11 +3 +1 +18 +yes +same$'
-has '^virginia +1 +0 +0 +1 +1 +yes +same$'
+# nothing but their start (two starts if ports had to be picked again): the US requests that
+# reached them were redirected, not served
+has '^texas +15 +11 +3 +1 +1[89] +yes +same$'
+has '^virginia +1 +0 +0 +1 +[12] +yes +same$'
 for r in texas virginia singapore; do
     has "^  $r +ok: [0-9]+ entries"
     has "^  $r +ok: [0-9]+ decisions re-run offline, each gives the logged result$"

@@ -16,6 +16,7 @@ cleanup() {
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; sed 's/^/demo: /' "$T/out"; exit 1; }
 
+: >"$T/out"
 "$W" demo --keep --dir "$T/k" --template "$SRC/examples/cluster" >"$T/out" 2>&1 &
 DPID=$!
 for _ in $(seq 2400); do
