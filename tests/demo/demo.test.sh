@@ -7,8 +7,17 @@ set -u
 W=${WARDEN_BINARY:?}
 SRC=${WARDEN_SOURCE_DIR:?}
 T=$(mktemp -d)
-cleanup() { pkill -TERM -f "$T/d/cluster.json" 2>/dev/null; rm -rf "$T"; }
+cleanup() { pids_with "$T/d/cluster.json" | xargs -r kill 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
+# pids (other than ours) whose command line mentions $1 (no procps needed)
+pids_with() {
+    local f p
+    for f in /proc/[0-9]*/cmdline; do
+        p=${f#/proc/}; p=${p%/cmdline}
+        [ "$p" = $$ ] && continue
+        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$1" && echo "$p"
+    done
+}
 fail() { echo "FAIL: $*"; exit 1; }
 
 timeout -s INT 300 "$W" demo --dir "$T/d" --template "$SRC/examples/cluster" >"$T/out" 2>"$T/err"
@@ -60,7 +69,7 @@ for r in texas virginia singapore; do
 done
 has '^All regions stopped cleanly\.$'
 
-pgrep -f "$T/d/cluster.json" >/dev/null && fail "a region process is left"
+[ -n "$(pids_with "$T/d/cluster.json")" ] && fail "a region process is left"
 [ -d "$T/d/texas/log" ] || fail "--dir was not kept"
 vk=$("$W" log vkey --key "$T/d/texas/log.key") || fail "vkey"
 "$W" log verify --dir "$T/d/texas/log" --vkey "$vk" >/dev/null || fail "texas log does not verify"

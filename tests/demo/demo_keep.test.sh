@@ -10,10 +10,19 @@ DPID=
 cleanup() {
     [ -n "$DPID" ] && kill -INT "$DPID" 2>/dev/null
     wait 2>/dev/null
-    pkill -TERM -f "$T/k/cluster.json" 2>/dev/null
+    pids_with "$T/k/cluster.json" | xargs -r kill 2>/dev/null
     rm -rf "$T"
 }
 trap cleanup EXIT
+# pids (other than ours) whose command line mentions $1 (no procps needed)
+pids_with() {
+    local f p
+    for f in /proc/[0-9]*/cmdline; do
+        p=${f#/proc/}; p=${p%/cmdline}
+        [ "$p" = $$ ] && continue
+        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$1" && echo "$p"
+    done
+}
 fail() { echo "FAIL: $*"; sed 's/^/demo: /' "$T/out"; exit 1; }
 
 : >"$T/out"
@@ -36,12 +45,12 @@ body=$(curl -s --interface 127.0.3.10 -H "Authorization: Bearer $AVA" "$TX/v1/me
 code=$(curl -s -o /dev/null -w '%{http_code}' --interface 127.0.1.5 -H "Authorization: Bearer $LI_WEI" \
     -H "Warden-Purpose: debugging" "$TX/v1/users/ava/messages/m1")
 [ "$code" = 403 ] || fail "the engineer got $code"
-[ "$(pgrep -f "$T/k/cluster.json" | wc -l)" = 3 ] || fail "three regions should be running"
+[ "$(pids_with "$T/k/cluster.json" | wc -l)" = 3 ] || fail "three regions should be running"
 
 kill -INT "$DPID"
 wait "$DPID"; st=$?; DPID=
 [ $st = 0 ] || fail "demo --keep exit status $st after SIGINT"
 grep -q '^All regions stopped cleanly\.$' "$T/out" || fail "regions not stopped cleanly"
 grep -q '^RESULT: all [0-9]* steps behaved as expected' "$T/out" || fail "no RESULT line"
-pgrep -f "$T/k/cluster.json" >/dev/null && fail "a region is still running"
+[ -n "$(pids_with "$T/k/cluster.json")" ] && fail "a region is still running"
 echo ok

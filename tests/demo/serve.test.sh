@@ -10,12 +10,20 @@ T=$(mktemp -d)
 SPID=
 cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
+# pids (other than ours) whose command line mentions $1 (no procps needed)
+pids_with() {
+    local f p
+    for f in /proc/[0-9]*/cmdline; do
+        p=${f#/proc/}; p=${p%/cmdline}
+        [ "$p" = $$ ] && continue
+        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$1" && echo "$p"
+    done
+}
 fail() { echo "FAIL: $*"; [ -f "$T/serve.err" ] && sed 's/^/serve: /' "$T/serve.err"; exit 1; }
 
 cp -r "$SRC/examples/cluster" "$T/c"
 cd "$T/c"
-openssl genpkey -algorithm ed25519 -out issuer.pem 2>/dev/null || fail "openssl genpkey"
-openssl pkey -in issuer.pem -pubout -out token.pub 2>/dev/null || fail "openssl pkey"
+"${WARDEN_BUILD_DIR:?}/gateway_token" keygen issuer.key token.pub || fail "token key"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 - "$PORT" <<'PY' || fail "cannot write cluster.json"
 import json, sys
@@ -64,7 +72,7 @@ kill -TERM "$SPID"
 wait "$SPID"; st=$?; SPID=
 [ $st = 0 ] || fail "serve exit status $st after SIGTERM"
 [ -e texas/keyd.sock ] && fail "keyd's socket left behind"
-pgrep -f "cluster $T/c/cluster.json" >/dev/null && fail "a serve process is left"
+[ -n "$(pids_with "$T/c/cluster.json")" ] && fail "a serve process is left"
 curl -s -o /dev/null --max-time 2 "$URL/readyz" && fail "still answering after SIGTERM"
 "$W" log verify --dir texas/log --vkey "$vk" >/dev/null || fail "log does not verify after stop"
 echo ok
