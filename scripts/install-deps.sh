@@ -17,6 +17,7 @@ PKGS=(
   curl              # real HTTP client in tests
   python3           # small helpers in script tests (free ports)
   nginx-light       # reference HTTP server for benchmarks
+  wrk               # HTTP load generator (bench/gateway.sh)
   ca-certificates
 )
 
