@@ -33,5 +33,7 @@ int cmd_serve(int argc, char **argv);
 void cmd_serve_usage(FILE *out);
 int cmd_demo(int argc, char **argv);
 void cmd_demo_usage(FILE *out);
+int cmd_token(int argc, char **argv);
+void cmd_token_usage(FILE *out);
 
 #endif

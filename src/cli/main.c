@@ -15,6 +15,7 @@ static const cli_command COMMANDS[] = {
      cmd_gateway_usage},
     {"serve", "run one region of a cluster: keyd and its gateway", cmd_serve, cmd_serve_usage},
     {"demo", "run the Project Texas story end to end on 127.0.0.1", cmd_demo, cmd_demo_usage},
+    {"token", "bearer tokens: keygen, pubkey, issue, verify", cmd_token, cmd_token_usage},
     {NULL, NULL, NULL, NULL},
 };
 

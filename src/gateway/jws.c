@@ -132,11 +132,12 @@ int token_jws_verify(warden_buf *payload, const char *token, size_t len, const w
     if (token_b64url_decode(header, sizeof header, &hlen, parts[0], plens[0]) != 0)
         return warden_err_set(err, WARDEN_EPARSE,
                               "token: header is not canonical unpadded base64url");
+    /* The header first: "alg":"none" with an empty signature should say so. */
+    if ((rc = check_header(header, hlen, err)) != 0)
+        return rc;
     if (token_b64url_decode(sig, sizeof sig, &slen, parts[2], plens[2]) != 0 || slen != SIG_LEN)
         return warden_err_set(err, WARDEN_EPARSE,
                               "token: signature is not 64 bytes of unpadded base64url");
-    if ((rc = check_header(header, hlen, err)) != 0)
-        return rc;
     size_t signed_len = plens[0] + 1 + plens[1];
     if ((ctx = EVP_MD_CTX_new()) == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");

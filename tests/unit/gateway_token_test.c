@@ -472,7 +472,7 @@ static void token_reject_header(void **state)
     /* "alg":"none" with an empty signature, the classic. */
     char *h = b64("{\"alg\":\"none\"}"), *pb = b64(p), buf[2048];
     snprintf(buf, sizeof buf, "%s.%s.", h, pb);
-    expect(f, buf, WARDEN_EPARSE, NULL);
+    expect(f, buf, WARDEN_EPARSE, "alg must be \"EdDSA\"");
     /* The accepted forms: with and without typ. */
     char *t1 = sign_raw(f, "{\"alg\":\"EdDSA\"}", p);
     char *t2 = sign_raw(f, "{\"typ\":\"JWT\",\"alg\":\"EdDSA\"}", p);
