@@ -274,6 +274,14 @@ static void run_http(demo *d, const demo_step *s, demo_check *c)
         snprintf(want, sizeof want, "location %s in the log entry", s->want_location);
         demo_expect(c, loc != NULL && strcmp(loc, s->want_location) == 0, want, got);
     }
+    if (entry != NULL) { /* the entry at log_index is this very request's */
+        const char *rid = json_string_value(json_object_get(resp.json, "request_id"));
+        const char *erid = json_string_value(json_object_get(entry, "request_id"));
+        snprintf(got, sizeof got, "entry of request %s, answer of request %s", erid ? erid : "?",
+                 rid ? rid : "?");
+        demo_expect(c, rid != NULL && erid != NULL && strcmp(rid, erid) == 0,
+                    "the log entry carries the answer's request_id", got);
+    }
     if (entry != NULL && dec != NULL) {
         const char *edec = json_string_value(json_object_get(entry, "decision"));
         snprintf(got, sizeof got, "entry decision %s", edec ? edec : "(none)");

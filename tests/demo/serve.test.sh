@@ -1,6 +1,7 @@
 #!/bin/bash
-# `warden serve` runs one region: it comes up (readyz over real HTTP), serves the region's
-# log so that `warden log verify --url` accepts it, reloads keyd on SIGHUP, and on SIGTERM
+# `warden serve` runs one region: it comes up (readyz over real HTTP), answers a user's
+# write, serves the region's log so that `warden log verify --url` accepts it (start,
+# registration and write entries), reloads keyd on SIGHUP, and on SIGTERM
 # stops gateway and keyd and exits 0, leaving neither a process nor keyd's socket behind.
 # Bad arguments are usage errors; an unknown region is a clear error.
 set -u
@@ -23,7 +24,7 @@ fail() { echo "FAIL: $*"; [ -f "$T/serve.err" ] && sed 's/^/serve: /' "$T/serve.
 
 cp -r "$SRC/examples/cluster" "$T/c"
 cd "$T/c"
-"${WARDEN_BUILD_DIR:?}/gateway_token" keygen issuer.key token.pub || fail "token key"
+"$W" token keygen --key issuer.key >token.pub || fail "token keygen"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 python3 - "$PORT" <<'PY' || fail "cannot write cluster.json"
 import json, sys
@@ -56,10 +57,18 @@ done
 [ -S texas/keyd.sock ] || fail "keyd's socket is missing"
 grep -q "region texas" "$T/serve.err" || fail "no start-up line"
 
+# one real request: a US user's first write registers her and is logged
+tok=$("$W" token issue --kind user --subject ann --jurisdiction US --ttl 10m --key issuer.key \
+    --cluster cluster.json) || fail "token issue"
+code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H "Authorization: Bearer $tok" \
+    -H 'Content-Type: application/json' --data '{"to":"bob","body":"hi"}' "$URL/v1/me/messages/m1")
+[ "$code" = 200 ] || fail "PUT answered $code: $(cat "$T/put.json")"
+grep -q '"decision":"allow"' "$T/put.json" || fail "PUT: $(cat "$T/put.json")"
+
 # the log is served and verifies with the region's log key
 vk=$("$W" log vkey --key texas/log.key) || fail "vkey"
 "$W" log verify --url "$URL/log" --vkey "$vk" >"$T/verify.out" || fail "log verify --url"
-grep -Eq '^ok [1-9][0-9]* entries$' "$T/verify.out" || fail "verify printed $(cat "$T/verify.out")"
+grep -Eq '^ok [3-9][0-9]* entries$' "$T/verify.out" || fail "verify printed $(cat "$T/verify.out")"
 
 # SIGHUP reloads keyd's policies (and the region keeps serving)
 kill -HUP "$SPID"
