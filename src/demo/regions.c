@@ -33,6 +33,9 @@ static int spawn(demo_region *r, demo *d, warden_err *err)
         /* The child: only async-signal-safe calls until execv. */
         int null = open("/dev/null", O_RDWR);
         (void)prctl(PR_SET_PDEATHSIG, SIGTERM);
+        /* Its own process group: a Ctrl-C at the terminal reaches the demo only, which then
+         * stops the regions in order instead of having them vanish mid-step. */
+        (void)setpgid(0, 0);
         if (getppid() != parent)
             _exit(126); /* the demo died before prctl took effect */
         if (null >= 0) {
