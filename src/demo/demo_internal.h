@@ -35,6 +35,7 @@ typedef struct demo_region {
     int verified;
     uint64_t rerun; /* decisions re-run offline from the log and the archived policy sets */
     int rerun_ok;
+    int metrics_ok; /* the gateway's /metrics counters equal the demo's */
 } demo_region;
 
 typedef struct demo {

@@ -127,6 +127,75 @@ static void rerun_region(demo *d, demo_region *r)
     free(archive);
 }
 
+/* Adds to *sum the value of every Prometheus sample whose name and labels start with key
+ * (followed by a space, '{' or ',': a whole name or a whole label).
+ * The text comes from our own gateway, but is still read through bounds: line by line,
+ * digits only. */
+static void metric_add(uint64_t *sum, const warden_buf *text, const char *key)
+{
+    warden_cursor c;
+    const uint8_t *line;
+    size_t n, kl = strlen(key);
+    warden_cursor_init(&c, text->p, text->len);
+    while (warden_cursor_until(&c, '\n', &line, &n) == 0) {
+        if (n <= kl || memcmp(line, key, kl) != 0 ||
+            (line[kl] != ' ' && line[kl] != '{' && line[kl] != ','))
+            continue;
+        size_t i = n;
+        while (i > 0 && line[i - 1] != ' ')
+            i--;
+        uint64_t v;
+        if (i > kl && warden_parse_u64(&v, (const char *)line + i, n - i) == 0)
+            *sum += v;
+    }
+}
+
+/* The gateway's own counters (/metrics) must agree with what the demo saw. */
+static void metrics_region(demo *d, demo_region *r)
+{
+    char url[128];
+    demo_response resp;
+    warden_err e;
+    uint64_t req = 0, allow = 0, deny = 0, redir = 0;
+    snprintf(url, sizeof url, "%s/metrics", r->url);
+    demo_request q = {.method = "GET", .url = url};
+    demo_response_init(&resp);
+    if (demo_http(&resp, &q, &e) != 0 || resp.status != 200) {
+        d->failed++;
+        demo_say(d, "  %-10s EXPECTED: /metrics answers 200\n  %-10s GOT: %s\n", r->name, "",
+                 resp.status ? "another status" : e.msg);
+        goto out;
+    }
+    static const char *const routes[] = {"me_record", "me_export", "user_record", "user_export"};
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        char key[96];
+        snprintf(key, sizeof key, "warden_gateway_requests_total{route=\"%s\"", routes[i]);
+        metric_add(&req, &resp.body, key);
+    }
+    metric_add(&allow, &resp.body, "warden_gateway_decisions_total{decision=\"allow\"}");
+    metric_add(&allow, &resp.body, "warden_gateway_decisions_total{decision=\"partial\"}");
+    metric_add(&deny, &resp.body, "warden_gateway_decisions_total{decision=\"deny\"}");
+    metric_add(&redir, &resp.body, "warden_gateway_redirects_total");
+    r->metrics_ok =
+        req == r->requests && allow == r->allowed && deny == r->denied && redir == r->redirected;
+    if (r->metrics_ok) {
+        demo_say(d,
+                 "  %-10s agree: %llu data requests, %llu allowed, %llu denied, %llu redirected\n",
+                 r->name, (unsigned long long)req, (unsigned long long)allow,
+                 (unsigned long long)deny, (unsigned long long)redir);
+    } else {
+        d->failed++;
+        demo_say(d,
+                 "  %-10s EXPECTED: %u requests, %u allowed, %u denied, %u redirected\n"
+                 "  %-10s GOT:      %llu requests, %llu allowed, %llu denied, %llu redirected\n",
+                 r->name, r->requests, r->allowed, r->denied, r->redirected, "",
+                 (unsigned long long)req, (unsigned long long)allow, (unsigned long long)deny,
+                 (unsigned long long)redir);
+    }
+out:
+    demo_response_fini(&resp);
+}
+
 void demo_report(demo *d)
 {
     demo_say(d, "\nEach region's log, fetched over HTTP from <url>/log/ and verified as an auditor "
@@ -137,12 +206,16 @@ void demo_report(demo *d)
                 "`warden keyd check --log DIR --archive DIR --vkey KEY` does:\n");
     for (size_t i = 0; i < d->n_regions; i++)
         rerun_region(d, &d->regions[i]);
-    demo_say(d, "\n%-10s %9s %8s %7s %11s %9s %9s %8s\n", "region", "requests", "allowed", "denied",
-             "redirected", "log size", "verified", "re-run");
+    demo_say(d, "\nEach gateway's own counters (/metrics) against what the demo saw:\n");
+    for (size_t i = 0; i < d->n_regions; i++)
+        metrics_region(d, &d->regions[i]);
+    demo_say(d, "\n%-10s %9s %8s %7s %11s %9s %9s %8s %8s\n", "region", "requests", "allowed",
+             "denied", "redirected", "log size", "verified", "re-run", "metrics");
     for (size_t i = 0; i < d->n_regions; i++) {
         const demo_region *r = &d->regions[i];
-        demo_say(d, "%-10s %9u %8u %7u %11u %9llu %9s %8s\n", r->name, r->requests, r->allowed,
+        demo_say(d, "%-10s %9u %8u %7u %11u %9llu %9s %8s %8s\n", r->name, r->requests, r->allowed,
                  r->denied, r->redirected, (unsigned long long)r->log_size,
-                 r->verified ? "yes" : "NO", r->rerun_ok ? "same" : "DIFFERS");
+                 r->verified ? "yes" : "NO", r->rerun_ok ? "same" : "DIFFERS",
+                 r->metrics_ok ? "agree" : "DIFFER");
     }
 }

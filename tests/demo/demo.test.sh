@@ -59,13 +59,14 @@ grep -A12 'engineer in Beijing reads' "$T/out" | grep -q 'door code' && fail "pr
 # evidence: texas answered 16 requests (3 denied, 1 redirected); the legacy regions logged
 # nothing but their start (two starts if ports had to be picked again): the US requests that
 # reached them were redirected, not served
-has '^texas +16 +12 +3 +1 +(19|20) +yes +same$'
-has '^virginia +1 +0 +0 +1 +[12] +yes +same$'
-has '^singapore +4 +2 +0 +1 +[45] +yes +same$'
+has '^texas +16 +12 +3 +1 +(19|20) +yes +same +agree$'
+has '^virginia +1 +0 +0 +1 +[12] +yes +same +agree$'
+has '^singapore +4 +2 +0 +1 +[45] +yes +same +agree$'
 for r in texas virginia singapore; do
     has "^  $r +ok: [0-9]+ entries"
     has "^  $r +ok: [0-9]+ decisions re-run offline, each gives the logged result$"
-    has "^$r +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +yes +same$"
+    has "^$r +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +[0-9]+ +yes +same +agree$"
+    has "^  $r +agree: [0-9]+ data requests"
 done
 has '^All regions stopped cleanly\.$'
 
