@@ -15,6 +15,7 @@ command -v wrk >/dev/null || { echo "wrk is missing (apt-get install wrk)" >&2; 
 command -v nginx >/dev/null || { echo "nginx is missing (apt-get install nginx-light)" >&2; exit 2; }
 [ -x "$TOKTOOL" ] || { echo "build $TOKTOOL first" >&2; exit 2; }
 T=$(mktemp -d)
+chmod 755 "$T" # nginx workers run as another user and must reach www/
 KPID= GPID= NPID=
 cleanup() {
     for p in $NPID $GPID $KPID; do kill "$p" 2>/dev/null || true; done
@@ -102,8 +103,8 @@ def ms(s):
     v, u = float(s[:-2] if s.endswith(("us", "ms")) else s[:-1]), s[-2:] if s.endswith(("us", "ms")) else s[-1:]
     return v / 1000 if u == "us" else v if u == "ms" else v * 1000
 rate = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-p50 = ms(re.search(r"50%\s+(\S+)", t).group(1))
-p99 = ms(re.search(r"99%\s+(\S+)", t).group(1))
+p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
+p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 errs = re.search(r"Socket errors: (.*)", t)
 print("%.0f %.3f %.3f %s %s" % (rate, p50, p99, non2xx.group(1) if non2xx else 0,
@@ -113,10 +114,19 @@ EOF
 read -r NR N50 N99 NBAD NERR < <(measure "http://127.0.0.1:$PN/rec.json")
 read -r GR G50 G99 GBAD GERR < <(measure -H "Authorization: Bearer $TOK" "$URL")
 LOGSIZE=$(curl -s "http://127.0.0.1:$PG/log/checkpoint" | sed -n 2p)
+# where the time goes: the gateway's HTTP layer alone, and keyd alone at the same concurrency
+read -r HR H50 H99 HBAD HERR < <(measure "http://127.0.0.1:$PG/healthz")
+KLINE=
+if [ -x "$B/keyd_load" ]; then
+    KLINE=$("$B/keyd_load" texas/keyd.sock 64 300 read u1 2>&1 || true)
+fi
 echo "== wrk -t2 -c64 -d$DUR, keep-alive, 127.0.0.1 ($(nproc) cores; gateway --threads $THREADS) =="
 printf '%-44s %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s\n' \
     "nginx, static 1 KiB JSON" "$NR" "$N50" "$N99" "$NBAD" "$NERR"
 printf '%-44s %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s\n' \
     "warden, authorized+logged+decrypted record" "$GR" "$G50" "$G99" "$GBAD" "$GERR"
+printf '%-44s %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s\n' \
+    "warden /healthz (HTTP layer only, no keyd)" "$HR" "$H50" "$H99" "$HBAD" "$HERR"
+[ -n "$KLINE" ] && echo "keyd alone, 64 socket clients (keyd_load):   $KLINE"
 python3 -c "import sys; print('ratio warden/nginx: %.3f   (goal >= 0.5, p99 < 5 ms: p99 %s ms)' % (float(sys.argv[1]) / float(sys.argv[2]), sys.argv[3]))" "$GR" "$NR" "$G99"
 echo "record answer: $REC bytes; log entries after the run: $LOGSIZE"

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 #include <microhttpd.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <time.h>
@@ -125,6 +126,14 @@ void gw_metrics_decision(gw_metrics *m, const char *decision, const char *outcom
 WARDEN_MUST_USE int gw_metrics_render(warden_buf *out, gw_metrics *m, int log_dirfd,
                                       const char *region);
 
+/* ---- auth.c: verified tokens remembered by hash ---- */
+
+typedef struct gw_token_cache gw_token_cache;
+/* Creates an empty cache. Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int gw_token_cache_new(gw_token_cache **out);
+/* Frees; NULL is accepted. */
+void gw_token_cache_free(gw_token_cache *c);
+
 /* ---- the gateway ---- */
 
 struct warden_gateway {
@@ -132,6 +141,7 @@ struct warden_gateway {
     const warden_cluster_region *region;
     warden_netloc *netloc;
     warden_token_key *token_key;
+    gw_token_cache *token_cache;
     gw_cidr *proxies;
     size_t n_proxies;
     warden_keyd_client *keyd;

@@ -126,8 +126,17 @@ static enum MHD_Result relay(warden_gateway *g, struct MHD_Connection *c, gw_req
             snprintf(msg, sizeof msg, "you have no data in region %s", g->region->name);
         else
             snprintf(msg, sizeof msg, "keyd refused the request: %s", why != NULL ? why : "?");
+        /* keyd logs refusals it cannot decide: say where (log_index, decision "refused") */
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "error", msg, "kind", st.kind, "request_id",
+                              q->request_id, "region", g->region->name);
+        const char *keep[] = {"log_index", "decision", "policy_set"};
+        for (size_t i = 0; o != NULL && i < sizeof keep / sizeof keep[0]; i++)
+            if (json_object_get(reply, keep[i]) != NULL)
+                (void)json_object_set(o, keep[i], json_object_get(reply, keep[i]));
         json_decref(reply);
-        return gw_respond_error(c, q, st.status, st.kind, msg);
+        if (o == NULL)
+            return gw_respond_error(c, q, 503, "unavailable", "out of memory");
+        return gw_respond_json(c, q, st.status, o);
     }
     const char *decision = json_string_value(json_object_get(reply, "decision"));
     const char *outcome = json_string_value(json_object_get(reply, "outcome"));

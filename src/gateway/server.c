@@ -363,6 +363,7 @@ void warden_gateway_stop(warden_gateway *g)
     if (g->log_dirfd >= 0)
         close(g->log_dirfd);
     warden_token_key_free(g->token_key);
+    gw_token_cache_free(g->token_cache);
     warden_netloc_free(g->netloc);
     warden_cluster_free(g->cluster);
     free(g->proxies);
@@ -393,6 +394,8 @@ static int load(warden_gateway *g, const warden_gateway_options *o, char **log_d
     if ((rc = warden_netloc_load(&g->netloc, g->cluster->networks, err)) != 0 ||
         (rc = warden_token_key_load(&g->token_key, g->cluster->token_key, err)) != 0)
         return rc;
+    if (gw_token_cache_new(&g->token_cache) != 0)
+        return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
     if (g->cluster->n_trusted_proxies > 0) {
         g->proxies = calloc(g->cluster->n_trusted_proxies, sizeof *g->proxies);
         if (g->proxies == NULL)

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gateway/gateway_internal.h"
@@ -98,14 +99,13 @@ static void gateway_router_refusals(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(route("GET", bad[i]).status, 400);
     /* names are bounded: 64-byte collections, 256-byte ids */
-    char uri[600];
-    memset(uri, 0, sizeof uri);
-    strcpy(uri, "/v1/me/");
-    memset(uri + 7, 'c', 65);
-    strcpy(uri + 72, "/id");
+    char coll[66], uri[600];
+    memset(coll, 'c', 65);
+    coll[65] = '\0';
+    snprintf(uri, sizeof uri, "/v1/me/%s/id", coll);
     assert_int_equal(route("GET", uri).status, 400);
-    uri[7 + 64] = '\0';
-    strcat(uri, "/id");
+    coll[64] = '\0';
+    snprintf(uri, sizeof uri, "/v1/me/%s/id", coll);
     assert_int_equal(route("GET", uri).status, 0);
     char big[GW_URI_MAX + 2];
     memset(big, 'a', sizeof big - 1);
