@@ -84,6 +84,14 @@ static int parse_cidr(row *r, const uint8_t *p, size_t n, const char *name, size
                               line);
     if (slash == 0 || slash >= sizeof addr)
         return warden_err_set(err, WARDEN_EPARSE, "%s:%zu: bad address in CIDR", name, line);
+    /* inet_pton stops at a NUL, so vet every byte: "10.0.0.0\0junk" is not an address. */
+    for (size_t i = 0; i < slash; i++) {
+        uint8_t ch = p[i];
+        if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f') || (ch >= 'A' && ch <= 'F') ||
+              ch == '.' || ch == ':'))
+            return warden_err_set(err, WARDEN_EPARSE, "%s:%zu: bad character in the address", name,
+                                  line);
+    }
     memcpy(addr, p, slash);
     addr[slash] = '\0';
     memset(r->addr, 0, sizeof r->addr);

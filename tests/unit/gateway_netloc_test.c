@@ -163,7 +163,8 @@ static void netloc_parse_errors(void **state)
         {"10.0.0.0/-8,US,a\n", WARDEN_EPARSE, "prefix length"},
         {"10.0.0/8,US,a\n", WARDEN_EPARSE, "n.csv:1: \"10.0.0\" is not an IP address"},
         {"/8,US,a\n", WARDEN_EPARSE, "bad address"},
-        {"example.com/8,US,a\n", WARDEN_EPARSE, "not an IP address"},
+        {"example.com/8,US,a\n", WARDEN_EPARSE, "bad character in the address"},
+        {"1.2.3.4.5/8,US,a\n", WARDEN_EPARSE, "not an IP address"},
         {"10.0.0.0/8,,a\n", WARDEN_EPARSE, "n.csv:1: empty country"},
         {"10.0.0.0/8,US,\n", WARDEN_EPARSE, "n.csv:1: empty site"},
         {"10.0.0.0/8,U S,a\n", WARDEN_EPARSE, "country may only contain"},
@@ -192,6 +193,9 @@ static void netloc_parse_errors(void **state)
     static const char nul[] = "10.0.0.0/8,US,a\0b\n";
     assert_int_equal(warden_netloc_parse(&t, nul, sizeof nul - 1, "n.csv", &e), WARDEN_EPARSE);
     assert_non_null(strstr(e.msg, "n.csv:1:"));
+    static const char nul2[] = "10.0.0.0\0x/8,US,a\n";
+    assert_int_equal(warden_netloc_parse(&t, nul2, sizeof nul2 - 1, "n.csv", &e), WARDEN_EPARSE);
+    assert_non_null(strstr(e.msg, "n.csv:1: bad character"));
 }
 
 static void netloc_load_file(void **state)
