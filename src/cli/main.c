@@ -13,6 +13,8 @@ static const cli_command COMMANDS[] = {
     {"access", "send one access request to keyd", cmd_access, cmd_access_usage},
     {"gateway", "serve a region's HTTP API (tokens, location, routing)", cmd_gateway,
      cmd_gateway_usage},
+    {"serve", "run one region of a cluster: keyd and its gateway", cmd_serve, cmd_serve_usage},
+    {"demo", "run the Project Texas story end to end on 127.0.0.1", cmd_demo, cmd_demo_usage},
     {"token", "bearer tokens: keygen, pubkey, issue, verify", cmd_token, cmd_token_usage},
     {"report", "auditor's reports: replay, access, who-can", cmd_report, cmd_report_usage},
     {NULL, NULL, NULL, NULL},
