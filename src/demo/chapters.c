@@ -145,7 +145,7 @@ static const demo_step ROUTING[] = {
      .purpose = "safety-review",
      .want_status = 404,
      .not_text = "door code",
-     .why = "singapore holds no US data: there is nothing of ava's there to read"},
+     .why = "singapore holds no US data: nothing of ava's to read; keyd logs the refusal"},
 };
 
 static const demo_step ACCESS[] = {

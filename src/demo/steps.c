@@ -133,9 +133,11 @@ static void count(demo_region *r, const char *decision)
 {
     if (decision == NULL)
         return;
+    /* "refused" (keyd could not decide, e.g. a user the region does not hold) is logged but
+     * is no policy decision, so the gateway counts it in neither column either. */
     if (strcmp(decision, "deny") == 0)
         r->denied++;
-    else
+    else if (strcmp(decision, "allow") == 0 || strcmp(decision, "partial") == 0)
         r->allowed++;
 }
 
