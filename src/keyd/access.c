@@ -209,6 +209,8 @@ static int user_dek(warden_dek **dek, const char **outcome, warden_keyd *k, cons
     *outcome = NULL;
     int rc;
     for (int attempt = 0; attempt < 2; attempt++) {
+        /* The epoch before the lookup: a shred after it keeps this unwrap out of the cache. */
+        uint64_t epoch = keyd_dekcache_epoch(k->deks);
         if ((rc = warden_store_user_get(k->store, &u, user, err)) != 0)
             goto out;
         if (u.state == WARDEN_USER_SHREDDED) {
@@ -216,7 +218,8 @@ static int user_dek(warden_dek **dek, const char **outcome, warden_keyd *k, cons
             goto out;
         }
         if (u.has_dek) {
-            rc = warden_kek_unwrap(dek, k->kek, u.wrapped.p, u.wrapped.len, user, err);
+            rc = keyd_dekcache_get(dek, k->deks, epoch, k->kek, user, u.wrapped.p, u.wrapped.len,
+                                   err);
             goto out;
         }
         if (!create) {
@@ -397,7 +400,7 @@ out:
         warden_wipe(text, strlen(text));
         free(text);
     }
-    warden_dek_free(dek);
+    keyd_dekcache_put(k->deks, dek);
     warden_buf_fini(&blob);
     warden_buf_fini_wipe(&pt);
     warden_store_record_fini(&rec);
@@ -556,6 +559,7 @@ int keyd_do_shred(json_t **answer, warden_keyd *k, const json_t *body, const war
         goto out;
     }
     rc = warden_store_user_shred(k->store, user, (int64_t)time(NULL), err);
+    keyd_dekcache_forget(k->deks, user); /* after the store: no reader can cache it again */
     if (rc == WARDEN_ENOTFOUND)
         rc = set_outcome(ans, "not_found") != 0 ? WARDEN_ENOMEM : 0;
 out:

@@ -154,7 +154,8 @@ int warden_keyd_open(warden_keyd **out, const char *config_path, warden_err *err
         free(k);
         return rc;
     }
-    if ((rc = keyd_config_load(&k->cfg, config_path, err)) != 0)
+    if ((rc = keyd_config_load(&k->cfg, config_path, err)) != 0 ||
+        (rc = keyd_dekcache_new(&k->deks, KEYD_DEKCACHE_CAPACITY, err)) != 0)
         goto out;
     if ((rc = keyd_pset_load(&k->pset, &k->cfg, err)) != 0 || (rc = load_schemas(k, err)) != 0)
         goto out;
@@ -180,6 +181,7 @@ void warden_keyd_free(warden_keyd *k)
         return;
     warden_tlog_appender_free(k->log);
     warden_tlog_signer_free(k->signer);
+    keyd_dekcache_free(k->deks);
     warden_kek_free(k->kek);
     warden_store_free(k->store);
     for (size_t i = 0; i < k->n_schemas; i++)

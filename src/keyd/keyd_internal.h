@@ -63,6 +63,31 @@ void keyd_pset_release(keyd_pset *p);
 /* Writes the bundle to <archive_dir>/<hex>.json (if absent), durably. Errors: WARDEN_EIO. */
 WARDEN_MUST_USE int keyd_pset_archive(const keyd_pset *p, const char *archive_dir, warden_err *err);
 
+/* ---- the cache of unwrapped DEKs (dekcache.c) ---- */
+typedef struct keyd_dekcache keyd_dekcache;
+#define KEYD_DEKCACHE_CAPACITY 256 /* users whose DEK stays unwrapped in locked memory */
+
+/* A cache for capacity DEKs (0: no caching, only reuse of locked DEK objects).
+ * Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_dekcache_new(keyd_dekcache **out, size_t capacity, warden_err *err);
+/* Wipes and frees every cached key; NULL is accepted. */
+void keyd_dekcache_free(keyd_dekcache *c);
+/* The invalidation epoch: read it before the store lookup whose blob is passed to get. */
+uint64_t keyd_dekcache_epoch(keyd_dekcache *c);
+/* Sets *dek to user's DEK: the cached one if (user, blob) is cached, else blob unwrapped
+ * with kek (and cached unless keyd_dekcache_forget ran since epoch). blob must be what the
+ * store holds for user now. Give *dek back with keyd_dekcache_put. Errors: those of
+ * warden_kek_unwrap, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_dekcache_get(warden_dek **dek, keyd_dekcache *c, uint64_t epoch,
+                                      warden_kek *kek, const char *user, const uint8_t *blob,
+                                      size_t len, warden_err *err);
+/* Wipes a DEK got from keyd_dekcache_get (or warden_dek_new) and keeps or frees it. NULL ok. */
+void keyd_dekcache_put(keyd_dekcache *c, warden_dek *dek);
+/* Wipes user's cached DEKs (NULL: all users) and refuses inserts of unwraps begun before. */
+void keyd_dekcache_forget(keyd_dekcache *c, const char *user);
+/* Lookups answered from the cache and those that unwrapped. */
+void keyd_dekcache_stats(keyd_dekcache *c, uint64_t *hits, uint64_t *misses);
+
 struct warden_keyd {
     keyd_config cfg;
     warden_store *store;
@@ -75,6 +100,7 @@ struct warden_keyd {
     keyd_pset *pset;
     pthread_mutex_t reload_mu; /* one reload at a time */
     pthread_key_t authz_key;   /* each thread's warden_authz */
+    keyd_dekcache *deks;       /* unwrapped DEKs; forget on shred, rotate, retire */
 };
 
 /* Takes a reference on the current policy set (release with keyd_pset_release). */
