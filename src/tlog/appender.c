@@ -46,6 +46,7 @@ struct warden_tlog_appender {
     const warden_tlog_signer *signer;
     size_t max_batch;
     unsigned max_wait_us;
+    unsigned publish_wait_us;
     char origin[WARDEN_TLOG_ORIGIN_MAX + 1];
 
     /* Integrator-only state: the published tree's right edge. */
@@ -71,6 +72,8 @@ struct warden_tlog_appender {
     size_t queued_entries;
     size_t wait_target; /* while the sequencer waits for a fuller batch: entries it waits for */
     tlog_jbatch *jhead, **jtail; /* journaled, acknowledged, not yet integrated */
+    uint64_t jpending_bytes;     /* bytes of the batches in that list */
+    unsigned urgent;             /* threads waiting for a checkpoint: publish without delay */
     uint64_t journaled;          /* entries durable in the journal (acknowledged or about to be) */
     uint64_t published;          /* size of the published checkpoint: what readers may rely on */
     int stopping;
@@ -453,6 +456,15 @@ static void finish_batch(warden_tlog_appender *a, request *batch, int rc)
 
 static int journal_batch(warden_tlog_appender *a, request *batch);
 
+/* With mu held: whether the integrator should publish now rather than collect more batches:
+ * someone waits for a checkpoint, or a quarter of the journal (whose space is reused only
+ * once published) or half a maximal integration is waiting. */
+static int publish_due(const warden_tlog_appender *a)
+{
+    return a->urgent > 0 || a->stopping || a->jpending_bytes >= TLOG_JOURNAL_SIZE / 4 ||
+           a->journaled - a->published >= WARDEN_TLOG_BATCH_MAX / 2;
+}
+
 static void *sequencer(void *arg)
 {
     warden_tlog_appender *a = arg;
@@ -545,8 +557,11 @@ static int journal_batch(warden_tlog_appender *a, request *batch)
         /* The journal is full: its space may be reused only once every batch in it is
          * covered by a durable checkpoint (integrate step 4). Wait for the integrator. */
         pthread_mutex_lock(&a->mu);
+        a->urgent++;
+        pthread_cond_signal(&a->pending);
         while (a->published < a->journaled && !a->integ_failed)
             pthread_cond_wait(&a->progress, &a->mu);
+        a->urgent--;
         int ok = !a->integ_failed;
         pthread_mutex_unlock(&a->mu);
         if (!ok) {
@@ -566,7 +581,9 @@ static int journal_batch(warden_tlog_appender *a, request *batch)
     a->journaled = n;
     *a->jtail = jb;
     a->jtail = &jb->next;
-    pthread_cond_signal(&a->pending);
+    a->jpending_bytes += jb->b.len;
+    if (a->jhead == jb || publish_due(a))
+        pthread_cond_signal(&a->pending);
     pthread_mutex_unlock(&a->mu);
     return 0;
 bad:
@@ -576,7 +593,13 @@ bad:
 }
 
 /* The integrator thread: takes journaled batches (at most WARDEN_TLOG_BATCH_MAX entries at
- * once, so that recovery's clean-up window holds) and publishes a checkpoint over them. */
+ * once, so that recovery's clean-up window holds) and publishes a checkpoint over them.
+ *
+ * Publishing costs three ordered flushes and a few new files whatever the number of entries,
+ * and those flushes compete for the disk with the journal's, which callers wait for. So once
+ * batches arrive, the integrator collects them for up to publish_wait_us before publishing,
+ * unless enough have come (publish_due) or a thread waits for a checkpoint (sync, a full
+ * journal, free). Acknowledged entries are durable in the journal all the while. */
 static void *integrator(void *arg)
 {
     warden_tlog_appender *a = arg;
@@ -584,16 +607,28 @@ static void *integrator(void *arg)
         pthread_mutex_lock(&a->mu);
         while (a->jhead == NULL && !a->seq_done)
             pthread_cond_wait(&a->pending, &a->mu);
+        if (a->jhead != NULL && !a->seq_done && !publish_due(a) && a->publish_wait_us > 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += (long)(a->publish_wait_us % 1000000) * 1000;
+            until.tv_sec += a->publish_wait_us / 1000000 + until.tv_nsec / 1000000000;
+            until.tv_nsec %= 1000000000;
+            while (!a->seq_done && !publish_due(a) &&
+                   pthread_cond_timedwait(&a->pending, &a->mu, &until) == 0)
+                ;
+        }
         tlog_jbatch *list = a->jhead, *last = list;
         if (list == NULL) {
             pthread_mutex_unlock(&a->mu);
             break;
         }
-        uint64_t taken = last->count;
+        uint64_t taken = last->count, bytes = last->b.len;
         while (last->next != NULL && taken + last->next->count <= WARDEN_TLOG_BATCH_MAX) {
             last = last->next;
             taken += last->count;
+            bytes += last->b.len;
         }
+        a->jpending_bytes -= bytes;
         a->jhead = last->next;
         if (a->jhead == NULL)
             a->jtail = &a->jhead;
@@ -715,6 +750,9 @@ int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
     if (a->max_batch > WARDEN_TLOG_BATCH_MAX)
         a->max_batch = WARDEN_TLOG_BATCH_MAX;
     a->max_wait_us = opts && opts->max_wait_us ? opts->max_wait_us : 1000;
+    a->publish_wait_us = opts && opts->publish_wait_us ? opts->publish_wait_us : 20000;
+    if (a->publish_wait_us > 1000000)
+        a->publish_wait_us = 1000000;
     warden_buf_init(&a->bundle);
     warden_buf_init(&a->note);
     pthread_mutex_init(&a->mu, NULL);
@@ -722,8 +760,8 @@ int warden_tlog_appender_new(warden_tlog_appender **out, const char *dir,
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&a->queued, &ca);
+    pthread_cond_init(&a->pending, &ca);
     pthread_condattr_destroy(&ca);
-    pthread_cond_init(&a->pending, NULL);
     pthread_cond_init(&a->progress, NULL);
     a->jtail = &a->jhead;
     a->journal.fd = -1;
@@ -846,8 +884,11 @@ int warden_tlog_appender_sync(warden_tlog_appender *a, warden_err *err)
 {
     pthread_mutex_lock(&a->mu);
     uint64_t target = a->journaled;
+    a->urgent++;
+    pthread_cond_signal(&a->pending);
     while (a->published < target && !a->integ_failed)
         pthread_cond_wait(&a->progress, &a->mu);
+    a->urgent--;
     int ok = a->published >= target;
     warden_err fe = a->fail_err;
     pthread_mutex_unlock(&a->mu);
