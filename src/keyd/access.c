@@ -59,7 +59,6 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
                   const char *data_class, warden_err *err)
 {
     warden_request *rq = NULL;
-    char *text = NULL;
     json_t *c = json_copy(ctx);
     json_t *j = NULL;
     int rc = 0;
@@ -75,12 +74,11 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
     j = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:O}", "principal", principal, "action",
                   "type", "Action", "id", action, "resource", "type", rtype, "id", rid, "context",
                   c);
-    text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (text == NULL) {
+    if (j == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = warden_request_parse_json(&rq, text, strlen(text), err)) != 0) {
+    if ((rc = warden_request_from_json(&rq, j, err)) != 0) {
         (void)warden_err_prefix(err, "request");
         goto out;
     }
@@ -104,7 +102,6 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
 out:
     warden_request_free(rq);
-    free(text);
     json_decref(j);
     json_decref(c);
     if (rc != 0)
