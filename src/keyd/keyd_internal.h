@@ -124,11 +124,37 @@ WARDEN_MUST_USE int keyd_do_rotate(json_t **answer, warden_keyd *k, const warden
 WARDEN_MUST_USE int keyd_do_retire(json_t **answer, warden_keyd *k, const json_t *body,
                                    const warden_keyd_peer *peer, warden_err *err);
 
+/* An access request split around its log append, so that a connection's pipelined requests
+ * share one durable append (server.c): begin reads and decides (nothing secret, nothing
+ * released) and builds the audit entry; the caller makes that entry durable; only then end
+ * unwraps, decrypts or writes and builds the answer. keyd_do_access is begin + append + end. */
+typedef struct keyd_access keyd_access;
+/* Steps 1-2 for the access request body (borrowed until keyd_access_free). Errors: those of
+ * the store lookup and the decision; nothing was logged. */
+WARDEN_MUST_USE int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body,
+                                      warden_err *err);
+/* The audit entry that must be durable before keyd_access_end. */
+const json_t *keyd_access_entry(const keyd_access *a);
+/* Step 4, only once the entry is durable at index: performs an allowed request and sets
+ * *answer. Errors: those of the store and crypto calls (the entry stays logged). */
+WARDEN_MUST_USE int keyd_access_end(json_t **answer, keyd_access *a, uint64_t index,
+                                    warden_err *err);
+/* Frees a; NULL is accepted. */
+void keyd_access_free(keyd_access *a);
+
 /* Serialises entry canonically (compact, sorted keys, ASCII), appends it to the log and
  * waits until it is durable. Errors: WARDEN_EIO (fail closed), WARDEN_ELIMIT (over 64 KiB),
  * WARDEN_ENOMEM. */
-WARDEN_MUST_USE int keyd_audit_append(uint64_t *index, warden_keyd *k, json_t *entry,
+WARDEN_MUST_USE int keyd_audit_append(uint64_t *index, warden_keyd *k, const json_t *entry,
                                       warden_err *err);
+/* The canonical text of entry in *text (free() it). Errors: WARDEN_ELIMIT, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_audit_text(char **text, size_t *len, const json_t *entry,
+                                    warden_err *err);
+/* Appends n entry texts as one group and waits once until all are durable; they get the
+ * indexes *first.. *first+n-1. Errors: WARDEN_EIO (fail closed: none may be released). */
+WARDEN_MUST_USE int keyd_audit_append_texts(uint64_t *first, warden_keyd *k,
+                                            const uint8_t *const *texts, const size_t *lens,
+                                            size_t n, warden_err *err);
 /* The current UTC time as RFC 3339 with milliseconds ("2026-11-25T13:30:00.123Z"). */
 void keyd_audit_time(char out[32]);
 
