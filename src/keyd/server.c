@@ -1,7 +1,9 @@
 /* keyd's unix-socket service: accept, check the peer's uid (SO_PEERCRED), and give each
  * connection a thread (4 MiB stack: the Cedar parser needs ~1 MiB under ASan) that reads
- * frames through the protocol decoder and answers them in order. A protocol violation
- * closes the connection; it is never "recovered". Also the client call used by the CLI. */
+ * frames through the protocol decoder and answers them in order. Pipelined access requests
+ * (several frames in one read) share one durable log append and leave in one write; each
+ * is still released only after its entry is durable. A protocol violation closes the
+ * connection; it is never "recovered". Also the client call used by the CLI. */
 #define _GNU_SOURCE /* accept4, struct ucred */
 #include "keyd/keyd_internal.h"
 #include "keyd/protocol.h"
