@@ -33,6 +33,11 @@ typedef struct warden_dek warden_dek;
 WARDEN_MUST_USE int warden_dek_new(warden_dek **out, warden_err *err);
 /* Wipes and frees a DEK; NULL is accepted. */
 void warden_dek_free(warden_dek *dek);
+/* Copies src's key into dst (both from this API), so a cache can hand out its keys without
+ * allocating locked memory per use. */
+void warden_dek_copy(warden_dek *dst, const warden_dek *src);
+/* Wipes the key bytes of dek in place (the object stays allocated). */
+void warden_dek_wipe(warden_dek *dek);
 
 /* ---- record envelope ---- */
 

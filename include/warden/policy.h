@@ -18,6 +18,8 @@
 
 #include "warden/common.h"
 
+#include <jansson.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -76,6 +78,11 @@ size_t warden_entities_count(const warden_entities *es);
  * Errors: WARDEN_EPARSE (JSON syntax), WARDEN_EINVAL, WARDEN_ELIMIT, WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_request_parse_json(warden_request **out, const char *json, size_t len,
                                               warden_err *err);
+/* As warden_request_parse_json for a request already parsed by jansson (borrowed), so a
+ * caller that builds requests in memory does not print and re-parse them. Errors: as
+ * warden_request_parse_json but WARDEN_EPARSE. */
+WARDEN_MUST_USE int warden_request_from_json(warden_request **out, const json_t *req,
+                                             warden_err *err);
 /* Builds a request from Type::"id" texts and an optional context JSON object (NULL for
  * {}). Errors: as warden_request_parse_json. */
 WARDEN_MUST_USE int warden_request_new(warden_request **out, const char *principal,

@@ -272,6 +272,11 @@ typedef struct warden_tlog_appender_opts {
                              one (callers of a batch come back together); 0 = 1000. A lone
                              caller never waits. Entries arriving during a write join the next
                              batch. */
+    unsigned publish_wait_us; /* longest time journaled (acknowledged, durable) entries wait
+                                 to be published in a checkpoint, so that one publication
+                                 covers many batches; 0 = 20000, at most 1 s. Sooner when
+                                 a quarter of the journal is waiting or a thread waits in
+                                 warden_tlog_appender_sync. */
 } warden_tlog_appender_opts;
 
 /* Opens the log in dir for appending (one appender per directory: the directory is locked),

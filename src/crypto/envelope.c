@@ -40,6 +40,16 @@ void warden_dek_free(warden_dek *dek)
     warden_secret_free(dek, sizeof *dek);
 }
 
+void warden_dek_copy(warden_dek *dst, const warden_dek *src)
+{
+    memcpy(dst->key, src->key, sizeof dst->key);
+}
+
+void warden_dek_wipe(warden_dek *dek)
+{
+    warden_wipe(dek->key, sizeof dek->key);
+}
+
 static int check_ref(const warden_record_ref *ref, warden_err *err)
 {
     int rc;

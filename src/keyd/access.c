@@ -61,7 +61,6 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
                   const char *data_class, warden_err *err)
 {
     warden_request *rq = NULL;
-    char *text = NULL;
     json_t *c = json_copy(ctx);
     json_t *j = NULL;
     int rc = 0;
@@ -77,12 +76,11 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
     j = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:O}", "principal", principal, "action",
                   "type", "Action", "id", action, "resource", "type", rtype, "id", rid, "context",
                   c);
-    text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
-    if (text == NULL) {
+    if (j == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = warden_request_parse_json(&rq, text, strlen(text), err)) != 0) {
+    if ((rc = warden_request_from_json(&rq, j, err)) != 0) {
         (void)warden_err_prefix(err, "request");
         goto out;
     }
@@ -106,7 +104,6 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
 out:
     warden_request_free(rq);
-    free(text);
     json_decref(j);
     json_decref(c);
     if (rc != 0)
@@ -211,6 +208,8 @@ static int user_dek(warden_dek **dek, const char **outcome, warden_keyd *k, cons
     *outcome = NULL;
     int rc;
     for (int attempt = 0; attempt < 2; attempt++) {
+        /* The epoch before the lookup: a shred after it keeps this unwrap out of the cache. */
+        uint64_t epoch = keyd_dekcache_epoch(k->deks);
         if ((rc = warden_store_user_get(k->store, &u, user, err)) != 0)
             goto out;
         if (u.state == WARDEN_USER_SHREDDED) {
@@ -218,7 +217,8 @@ static int user_dek(warden_dek **dek, const char **outcome, warden_keyd *k, cons
             goto out;
         }
         if (u.has_dek) {
-            rc = warden_kek_unwrap(dek, k->kek, u.wrapped.p, u.wrapped.len, user, err);
+            rc = keyd_dekcache_get(dek, k->deks, epoch, k->kek, user, u.wrapped.p, u.wrapped.len,
+                                   err);
             goto out;
         }
         if (!create) {
@@ -399,7 +399,7 @@ out:
         warden_wipe(text, strlen(text));
         free(text);
     }
-    warden_dek_free(dek);
+    keyd_dekcache_put(k->deks, dek);
     warden_buf_fini(&blob);
     warden_buf_fini_wipe(&pt);
     warden_store_record_fini(&rec);
@@ -407,76 +407,124 @@ out:
     return rc;
 }
 
-int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+/* One access request between its decision and its release (keyd_access_begin/_end). */
+struct keyd_access {
+    warden_keyd *k;
+    areq r; /* borrows the request body */
+    keyd_pset *p;
+    verdict v[2];
+    bool per_class;
+    json_t *entry; /* the audit entry to log */
+    const char *decision;
+};
+
+void keyd_access_free(keyd_access *a)
 {
-    areq r;
-    areq_from(&r, body);
+    if (a == NULL)
+        return;
+    verdict_fini(&a->v[0]);
+    verdict_fini(&a->v[1]);
+    json_decref(a->entry);
+    keyd_pset_put(a->p, a->k);
+    free(a);
+}
+
+const json_t *keyd_access_entry(const keyd_access *a)
+{
+    return a->entry;
+}
+
+int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body, warden_err *err)
+{
+    *out = NULL;
+    keyd_access *a = calloc(1, sizeof *a);
+    if (a == NULL)
+        return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    a->k = k;
+    areq_from(&a->r, body);
+    const areq *r = &a->r;
     warden_store_user u;
     warden_store_user_init(&u);
-    keyd_pset *p = keyd_pset_acquire(k);
-    json_t *ctx = NULL, *entry = NULL, *ans = NULL;
-    verdict v[2] = {{0}, {0}};
+    a->p = keyd_pset_acquire(k);
+    json_t *ctx = NULL;
     static const char *const READ_CLASSES[] = {"protected", "excepted"};
     static const char *const ALL_CLASS[] = {"record"};
-    bool per_class = strcmp(r.action, "read") == 0 || strcmp(r.action, "export") == 0;
-    const char *const *classes = per_class ? READ_CLASSES : ALL_CLASS;
-    size_t n = per_class ? 2 : 1;
-    uint64_t index = 0;
-    bool reached = false; /* a decision entry was attempted: no refusal entry after it */
+    a->per_class = strcmp(r->action, "read") == 0 || strcmp(r->action, "export") == 0;
+    const char *const *classes = a->per_class ? READ_CLASSES : ALL_CLASS;
+    size_t n = a->per_class ? 2 : 1;
     char rid[WARDEN_STORE_USER_MAX + WARDEN_STORE_COLLECTION_MAX + WARDEN_STORE_ID_MAX + 3];
-    const char *rtype = r.collection != NULL ? "Record" : "User";
-    if (r.collection != NULL)
-        snprintf(rid, sizeof rid, "%s/%s/%s", r.user, r.collection, r.id);
+    const char *rtype = r->collection != NULL ? "Record" : "User";
+    if (r->collection != NULL)
+        snprintf(rid, sizeof rid, "%s/%s/%s", r->user, r->collection, r->id);
     else
-        snprintf(rid, sizeof rid, "%s", r.user);
+        snprintf(rid, sizeof rid, "%s", r->user);
 
     /* (1) what the decision needs: the owner's jurisdiction, nothing secret */
-    int rc = warden_store_user_get(k->store, &u, r.user, err);
+    int rc = warden_store_user_get(k->store, &u, r->user, err);
     if (rc != 0)
         goto out;
     /* (2) decide, per data class for reads and exports */
-    if ((ctx = base_context(k, &r, u.jurisdiction)) == NULL) {
+    if ((ctx = base_context(k, r, u.jurisdiction)) == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        if ((rc = decide(&v[i], k, p, r.principal, r.action, rtype, rid, ctx, classes[i], err)) !=
-            0)
+        if ((rc = decide(&a->v[i], k, a->p, r->principal, r->action, rtype, rid, ctx, classes[i],
+                         err)) != 0)
             goto out;
-    /* (3) log durably before anything is released or changed */
-    entry = entry_new(k, p, &r, r.action, rtype, rid, u.jurisdiction, ctx);
-    if (entry == NULL) {
+    /* (3) is the caller's: log the entry durably before keyd_access_end */
+    a->entry = entry_new(k, a->p, r, r->action, rtype, rid, u.jurisdiction, ctx);
+    if (a->entry == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    const char *decision = entry_decisions(entry, classes, v, n);
-    reached = true;
-    if ((rc = keyd_audit_append(&index, k, entry, err)) != 0)
-        goto out;
-    ans = answer_new(decision, index, p, r.request_id);
-    if (ans == NULL || json_object_set(ans, "redacted", json_object_get(entry, "redacted")) != 0) {
+    a->decision = entry_decisions(a->entry, classes, a->v, n);
+out:
+    json_decref(ctx);
+    warden_store_user_fini(&u);
+    if (rc != 0)
+        keyd_access_free(a);
+    else
+        *out = a;
+    return rc;
+}
+
+int keyd_access_end(json_t **answer, keyd_access *a, uint64_t index, warden_err *err)
+{
+    int rc = 0;
+    json_t *ans = answer_new(a->decision, index, a->p, a->r.request_id);
+    if (ans == NULL ||
+        json_object_set(ans, "redacted", json_object_get(a->entry, "redacted")) != 0) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
     /* (4) only now: keys, plaintext */
-    if (strcmp(decision, "deny") != 0) {
-        verdict both[2] = {v[0], per_class ? v[1] : v[0]};
-        rc = perform(ans, k, &r, both, err);
+    if (strcmp(a->decision, "deny") != 0) {
+        verdict both[2] = {a->v[0], a->per_class ? a->v[1] : a->v[0]};
+        rc = perform(ans, a->k, &a->r, both, err);
     }
 out:
     if (rc != 0) {
         json_decref(ans);
         ans = NULL;
     }
-    if (rc != 0 && !reached) /* never decided: log the refusal (refusal.c) */
-        rc = keyd_refusal_log(&ans, k, KEYD_MSG_ACCESS, body, rc, err);
     *answer = ans;
-    verdict_fini(&v[0]);
-    verdict_fini(&v[1]);
-    json_decref(entry);
-    json_decref(ctx);
-    warden_store_user_fini(&u);
-    keyd_pset_put(p, k);
+    return rc;
+}
+
+int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+{
+    keyd_access *a = NULL;
+    uint64_t index = 0;
+    *answer = NULL;
+    int rc = keyd_access_begin(&a, k, body, err);
+    if (rc != 0) /* never decided: log the refusal (refusal.c) */
+        return keyd_refusal_log(answer, k, KEYD_MSG_ACCESS, body, rc, err);
+    /* (3) log durably before anything is released or changed */
+    rc = keyd_audit_append(&index, k, a->entry, err);
+    if (rc == 0)
+        rc = keyd_access_end(answer, a, index, err);
+    keyd_access_free(a);
     return rc;
 }
 
@@ -566,6 +614,7 @@ int keyd_do_shred(json_t **answer, warden_keyd *k, const json_t *body, const war
         goto out;
     }
     rc = warden_store_user_shred(k->store, user, (int64_t)time(NULL), err);
+    keyd_dekcache_forget(k->deks, user); /* after the store: no reader can cache it again */
     if (rc == WARDEN_ENOTFOUND)
         rc = set_outcome(ans, "not_found") != 0 ? WARDEN_ENOMEM : 0;
 out:

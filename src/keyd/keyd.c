@@ -40,26 +40,46 @@ void keyd_audit_time(char out[32])
     snprintf(out, 32, "%.19s.%03dZ", date, (int)(ts.tv_nsec / 1000000));
 }
 
-int keyd_audit_append(uint64_t *index, warden_keyd *k, json_t *entry, warden_err *err)
+int keyd_audit_text(char **text, size_t *len, const json_t *entry, warden_err *err)
 {
-    char *s = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-    int rc;
-    if (s == NULL)
+    *text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    if (*text == NULL)
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory serialising an audit entry");
-    size_t n = strlen(s);
-    if (n > WARDEN_TLOG_ENTRY_MAX)
-        rc = warden_err_set(err, WARDEN_ELIMIT, "audit entry of %zu bytes exceeds the log's %d", n,
-                            WARDEN_TLOG_ENTRY_MAX);
-    else
-        rc = warden_tlog_append(index, k->log, (const uint8_t *)s, n, err);
-    free(s);
-    if (rc != 0 && rc != WARDEN_ELIMIT && rc != WARDEN_ENOMEM) {
+    *len = strlen(*text);
+    if (*len > WARDEN_TLOG_ENTRY_MAX) {
+        int rc = warden_err_set(err, WARDEN_ELIMIT, "audit entry of %zu bytes exceeds the log's %d",
+                                *len, WARDEN_TLOG_ENTRY_MAX);
+        free(*text);
+        *text = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+int keyd_audit_append_texts(uint64_t *first, warden_keyd *k, const uint8_t *const *texts,
+                            const size_t *lens, size_t n, warden_err *err)
+{
+    int rc = warden_tlog_append_many(first, k->log, texts, lens, n, err);
+    if (rc != 0) {
         /* Whatever broke in the log, the caller must fail closed: report it as I/O. */
         (void)warden_err_prefix(err, "audit log unwritable, refusing");
         if (err != NULL)
             err->code = WARDEN_EIO;
         rc = WARDEN_EIO;
     }
+    return rc;
+}
+
+int keyd_audit_append(uint64_t *index, warden_keyd *k, const json_t *entry, warden_err *err)
+{
+    char *s = NULL;
+    size_t n = 0;
+    int rc = keyd_audit_text(&s, &n, entry, err);
+    if (rc == 0) {
+        const uint8_t *t[1] = {(const uint8_t *)s};
+        rc = keyd_audit_append_texts(index, k, t, &n, 1, err);
+    }
+    free(s);
     return rc;
 }
 
@@ -158,7 +178,8 @@ int warden_keyd_open(warden_keyd **out, const char *config_path, warden_err *err
         free(k);
         return rc;
     }
-    if ((rc = keyd_config_load(&k->cfg, config_path, err)) != 0)
+    if ((rc = keyd_config_load(&k->cfg, config_path, err)) != 0 ||
+        (rc = keyd_dekcache_new(&k->deks, KEYD_DEKCACHE_CAPACITY, err)) != 0)
         goto out;
     if ((rc = keyd_pset_load(&k->pset, &k->cfg, err)) != 0 || (rc = load_schemas(k, err)) != 0)
         goto out;
@@ -184,6 +205,7 @@ void warden_keyd_free(warden_keyd *k)
         return;
     warden_tlog_appender_free(k->log);
     warden_tlog_signer_free(k->signer);
+    keyd_dekcache_free(k->deks);
     warden_kek_free(k->kek);
     warden_store_free(k->store);
     for (size_t i = 0; i < k->n_schemas; i++)

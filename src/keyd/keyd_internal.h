@@ -63,6 +63,31 @@ void keyd_pset_release(keyd_pset *p);
 /* Writes the bundle to <archive_dir>/<hex>.json (if absent), durably. Errors: WARDEN_EIO. */
 WARDEN_MUST_USE int keyd_pset_archive(const keyd_pset *p, const char *archive_dir, warden_err *err);
 
+/* ---- the cache of unwrapped DEKs (dekcache.c) ---- */
+typedef struct keyd_dekcache keyd_dekcache;
+#define KEYD_DEKCACHE_CAPACITY 256 /* users whose DEK stays unwrapped in locked memory */
+
+/* A cache for capacity DEKs (0: no caching, only reuse of locked DEK objects).
+ * Errors: WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_dekcache_new(keyd_dekcache **out, size_t capacity, warden_err *err);
+/* Wipes and frees every cached key; NULL is accepted. */
+void keyd_dekcache_free(keyd_dekcache *c);
+/* The invalidation epoch: read it before the store lookup whose blob is passed to get. */
+uint64_t keyd_dekcache_epoch(keyd_dekcache *c);
+/* Sets *dek to user's DEK: the cached one if (user, blob) is cached, else blob unwrapped
+ * with kek (and cached unless keyd_dekcache_forget ran since epoch). blob must be what the
+ * store holds for user now. Give *dek back with keyd_dekcache_put. Errors: those of
+ * warden_kek_unwrap, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_dekcache_get(warden_dek **dek, keyd_dekcache *c, uint64_t epoch,
+                                      warden_kek *kek, const char *user, const uint8_t *blob,
+                                      size_t len, warden_err *err);
+/* Wipes a DEK got from keyd_dekcache_get (or warden_dek_new) and keeps or frees it. NULL ok. */
+void keyd_dekcache_put(keyd_dekcache *c, warden_dek *dek);
+/* Wipes user's cached DEKs (NULL: all users) and refuses inserts of unwraps begun before. */
+void keyd_dekcache_forget(keyd_dekcache *c, const char *user);
+/* Lookups answered from the cache and those that unwrapped. */
+void keyd_dekcache_stats(keyd_dekcache *c, uint64_t *hits, uint64_t *misses);
+
 struct warden_keyd {
     keyd_config cfg;
     warden_store *store;
@@ -75,6 +100,7 @@ struct warden_keyd {
     keyd_pset *pset;
     pthread_mutex_t reload_mu; /* one reload at a time */
     pthread_key_t authz_key;   /* each thread's warden_authz */
+    keyd_dekcache *deks;       /* unwrapped DEKs; forget on shred, rotate, retire */
 };
 
 /* Takes a reference on the current policy set (release with keyd_pset_release). */
@@ -98,10 +124,29 @@ WARDEN_MUST_USE int keyd_do_rotate(json_t **answer, warden_keyd *k, const warden
 WARDEN_MUST_USE int keyd_do_retire(json_t **answer, warden_keyd *k, const json_t *body,
                                    const warden_keyd_peer *peer, warden_err *err);
 
+/* An access request split around its log append, so that a connection's pipelined requests
+ * share one durable append (server.c): begin reads and decides (nothing secret, nothing
+ * released) and builds the audit entry; the caller makes that entry durable; only then end
+ * unwraps, decrypts or writes and builds the answer. keyd_do_access is begin + append + end. */
+typedef struct keyd_access keyd_access;
+/* Steps 1-2 for the access request body (borrowed until keyd_access_free). Errors: those of
+ * the store lookup and the decision; nothing was logged, so the caller logs a refusal
+ * (keyd_refusal_log) before it answers. */
+WARDEN_MUST_USE int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body,
+                                      warden_err *err);
+/* The audit entry that must be durable before keyd_access_end. */
+const json_t *keyd_access_entry(const keyd_access *a);
+/* Step 4, only once the entry is durable at index: performs an allowed request and sets
+ * *answer. Errors: those of the store and crypto calls (the entry stays logged). */
+WARDEN_MUST_USE int keyd_access_end(json_t **answer, keyd_access *a, uint64_t index,
+                                    warden_err *err);
+/* Frees a; NULL is accepted. */
+void keyd_access_free(keyd_access *a);
+
 /* Serialises entry canonically (compact, sorted keys, ASCII), appends it to the log and
  * waits until it is durable. Errors: WARDEN_EIO (fail closed), WARDEN_ELIMIT (over 64 KiB),
  * WARDEN_ENOMEM. */
-WARDEN_MUST_USE int keyd_audit_append(uint64_t *index, warden_keyd *k, json_t *entry,
+WARDEN_MUST_USE int keyd_audit_append(uint64_t *index, warden_keyd *k, const json_t *entry,
                                       warden_err *err);
 /* refusal.c. Logs a "refusal" entry for a request (ACCESS or REGISTER, body already
  * validated) that failed with code before any decision was made; err holds why. On success
@@ -116,6 +161,14 @@ WARDEN_MUST_USE int keyd_refusal_log(json_t **answer, warden_keyd *k, uint16_t t
  * regardless, so a failure is only reported on stderr. */
 void keyd_violation_log(warden_keyd *k, const warden_keyd_peer *peer, const uint8_t header[8],
                         int code, const char *category);
+/* The canonical text of entry in *text (free() it). Errors: WARDEN_ELIMIT, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_audit_text(char **text, size_t *len, const json_t *entry,
+                                    warden_err *err);
+/* Appends n entry texts as one group and waits once until all are durable; they get the
+ * indexes *first.. *first+n-1. Errors: WARDEN_EIO (fail closed: none may be released). */
+WARDEN_MUST_USE int keyd_audit_append_texts(uint64_t *first, warden_keyd *k,
+                                            const uint8_t *const *texts, const size_t *lens,
+                                            size_t n, warden_err *err);
 /* The current UTC time as RFC 3339 with milliseconds ("2026-11-25T13:30:00.123Z"). */
 void keyd_audit_time(char out[32]);
 

@@ -120,6 +120,8 @@ int keyd_do_rotate(json_t **answer, warden_keyd *k, const warden_keyd_peer *peer
             goto out;
         }
     }
+    /* Cached entries are keyed by the old blobs and would only miss: wipe them now. */
+    keyd_dekcache_forget(k->deks, NULL);
     *answer = json_pack("{s:I, s:I, s:I, s:s}", "log_index", (json_int_t)index, "kek_version",
                         (json_int_t)version, "rewrapped", (json_int_t)rewrapped, "outcome", "ok");
     if (*answer == NULL)
@@ -189,6 +191,7 @@ int keyd_do_retire(json_t **answer, warden_keyd *k, const json_t *body,
     if ((rc = keyd_audit_append(&index, k, e, err)) != 0 ||
         (rc = warden_kek_retire(k->kek, version, err)) != 0)
         goto out;
+    keyd_dekcache_forget(k->deks, NULL);
     *answer = json_pack("{s:I, s:I, s:s}", "log_index", (json_int_t)index, "kek_version",
                         (json_int_t)version, "outcome", "ok");
     if (*answer == NULL)

@@ -1,7 +1,9 @@
 /* keyd's unix-socket service: accept, check the peer's uid (SO_PEERCRED), and give each
  * connection a thread (4 MiB stack: the Cedar parser needs ~1 MiB under ASan) that reads
- * frames through the protocol decoder and answers them in order. A protocol violation
- * closes the connection; it is never "recovered". Also the client call used by the CLI. */
+ * frames through the protocol decoder and answers them in order. Pipelined access requests
+ * (several frames in one read) share one durable log append and leave in one write; each
+ * is still released only after its entry is durable. A protocol violation closes the
+ * connection; it is never "recovered". Also the client call used by the CLI. */
 #define _GNU_SOURCE /* accept4, struct ucred */
 #include "keyd/keyd_internal.h"
 #include "keyd/protocol.h"
@@ -73,63 +75,179 @@ static const char *kind(int code)
                                                             : "internal";
 }
 
-/* Reads and answers one frame. Returns -1 when the connection must close. */
-static int serve_one(conn *c, warden_buf *out, warden_buf *in)
-{
-    uint8_t h[KEYD_FRAME_HEADER];
-    warden_cursor cur;
+/* Frames a connection may have in flight at once: one read takes up to this many, their
+ * access requests share one durable log append, and their answers leave in one write. */
+#define KEYD_PIPELINE_MAX 64
+#define KEYD_READ_CHUNK 65536
+
+/* One request of a pipelined group, from its frame to its answer. */
+typedef struct pending {
+    uint16_t type;
+    json_t *body, *answer;
+    keyd_access *acc;
+    char *text; /* the audit entry as logged */
+    size_t text_len;
+    int rc;
     warden_err err;
-    uint16_t type = 0;
-    uint32_t len = 0;
-    json_t *body = NULL, *answer = NULL;
-    int ret = -1;
-    if (read_full(c->fd, h, sizeof h) != 0)
-        return -1; /* peer closed */
-    warden_cursor_init(&cur, h, sizeof h);
-    if (keyd_frame_header(&type, &len, &cur, &err) != 0 || type >= KEYD_MSG_ANSWER) {
-        fprintf(stderr, "keyd: protocol violation from pid %ld uid %lu: %s; closing\n",
-                (long)c->peer.pid, (unsigned long)c->peer.uid,
-                type >= KEYD_MSG_ANSWER ? "a reply sent as a request" : err.msg);
-        keyd_violation_log(c->k, &c->peer, h, type >= KEYD_MSG_ANSWER ? WARDEN_EPARSE : err.code,
-                           type >= KEYD_MSG_ANSWER ? "reply type sent as a request"
-                                                   : "bad frame header");
-        return -1;
+} pending;
+
+/* Reports a violation on stderr and logs it (refusal.c: header fields only, rate limited). */
+static void violation(const conn *c, const uint8_t header[KEYD_FRAME_HEADER], int code,
+                      const char *category, const char *why)
+{
+    fprintf(stderr, "keyd: protocol violation from pid %ld uid %lu: %s; closing\n",
+            (long)c->peer.pid, (unsigned long)c->peer.uid, why);
+    keyd_violation_log(c->k, &c->peer, header, code, category);
+}
+
+/* Access requests q[0..n): decide each, append every audit entry in one group and wait once
+ * until all are durable, and only then release each (log-before-release for the group: if
+ * the append fails, every one of them answers the error and nothing is performed). */
+static void access_group(conn *c, pending *q, size_t n)
+{
+    const uint8_t *texts[KEYD_PIPELINE_MAX];
+    size_t lens[KEYD_PIPELINE_MAX], m = 0;
+    for (size_t i = 0; i < n; i++) {
+        q[i].rc = keyd_access_begin(&q[i].acc, c->k, q[i].body, &q[i].err);
+        if (q[i].rc != 0) /* never decided: log the refusal on its own (refusal.c) */
+            q[i].rc = keyd_refusal_log(&q[i].answer, c->k, KEYD_MSG_ACCESS, q[i].body, q[i].rc,
+                                       &q[i].err);
+        else
+            q[i].rc = keyd_audit_text(&q[i].text, &q[i].text_len, keyd_access_entry(q[i].acc),
+                                      &q[i].err);
+        if (q[i].rc == 0) {
+            texts[m] = (const uint8_t *)q[i].text;
+            lens[m++] = q[i].text_len;
+        }
     }
-    in->len = 0;
-    if (warden_buf_reserve_wipe(in, len) != 0) /* in may hold an earlier write's document */
-        return -1;
-    if (len > 0 && read_full(c->fd, in->p, len) != 0)
-        return -1;
-    in->len = len;
-    if (keyd_request_decode(&body, type, in->p, len, &err) != 0) {
-        fprintf(stderr, "keyd: protocol violation from pid %ld uid %lu: %s; closing\n",
-                (long)c->peer.pid, (unsigned long)c->peer.uid, err.msg);
-        keyd_violation_log(c->k, &c->peer, h, err.code,
-                           err.code == WARDEN_EPARSE ? "payload is not a JSON object"
-                                                     : "payload fields invalid");
-        goto out;
+    uint64_t first = 0;
+    warden_err aerr;
+    int arc = m > 0 ? keyd_audit_append_texts(&first, c->k, texts, lens, m, &aerr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        if (q[i].rc != 0)
+            continue;
+        if (arc != 0) {
+            q[i].rc = arc;
+            q[i].err = aerr;
+        } else {
+            q[i].rc = keyd_access_end(&q[i].answer, q[i].acc, first++, &q[i].err);
+        }
+    }
+}
+
+/* Appends q's answer (or error) frame to out. Returns -1 when even the error cannot be
+ * encoded. */
+static int encode_answer(warden_buf *out, pending *q)
+{
+    bool refused = q->rc != 0 && q->answer != NULL;
+    if (q->rc == 0 && keyd_frame_encode_json(out, KEYD_MSG_ANSWER, q->answer, &q->err) == 0)
+        return 0;
+    if (q->rc == 0)
+        q->rc = q->err.code;
+    json_t *e = json_pack("{s:i, s:s, s:s}", "code", q->rc, "kind", kind(q->rc), "error",
+                          q->err.msg);
+    if (e != NULL && refused) /* a logged refusal: its decision and log index */
+        (void)json_object_update(e, q->answer);
+    int ok = e != NULL && keyd_frame_encode_json(out, KEYD_MSG_ERROR, e, &q->err) == 0;
+    json_decref(e);
+    return ok ? 0 : -1;
+}
+
+/* Reads whatever frames the client has sent (at least one), answers them in order and sends
+ * the answers in one write. Returns -1 when the connection must close. */
+static int serve_some(conn *c, warden_buf *out, warden_buf *in)
+{
+    pending q[KEYD_PIPELINE_MAX];
+    size_t n = 0, used = 0;
+    int close_after = 0;
+    /* Read until at least one whole frame is buffered; take every whole frame there is. */
+    for (;;) {
+        warden_cursor cur;
+        uint16_t type = 0;
+        uint32_t len = 0;
+        warden_err err;
+        size_t left = in->len - used;
+        if (left >= KEYD_FRAME_HEADER) {
+            warden_cursor_init(&cur, in->p + used, KEYD_FRAME_HEADER);
+            if (keyd_frame_header(&type, &len, &cur, &err) != 0 || type >= KEYD_MSG_ANSWER) {
+                bool reply = type >= KEYD_MSG_ANSWER;
+                violation(c, in->p + used, reply ? WARDEN_EPARSE : err.code,
+                          reply ? "reply type sent as a request" : "bad frame header",
+                          reply ? "a reply sent as a request" : err.msg);
+                close_after = 1;
+                break;
+            }
+            if (left - KEYD_FRAME_HEADER >= len) {
+                const uint8_t *payload = in->p + used + KEYD_FRAME_HEADER;
+                pending *p = &q[n];
+                memset(p, 0, sizeof *p);
+                p->type = type;
+                if (keyd_request_decode(&p->body, type, payload, len, &err) != 0) {
+                    violation(c, in->p + used, err.code,
+                              err.code == WARDEN_EPARSE ? "payload is not a JSON object"
+                                                        : "payload fields invalid",
+                              err.msg);
+                    close_after = 1;
+                    break;
+                }
+                used += KEYD_FRAME_HEADER + (size_t)len;
+                if (++n == KEYD_PIPELINE_MAX)
+                    break;
+                continue;
+            }
+        }
+        if (n > 0)
+            break; /* answer what is here before waiting for more */
+        /* Need more bytes: the rest of this frame (at most its table maximum), or a chunk. */
+        size_t want = left >= KEYD_FRAME_HEADER ? KEYD_FRAME_HEADER + (size_t)len - left : 0;
+        if (want < KEYD_READ_CHUNK)
+            want = KEYD_READ_CHUNK;
+        if (used > 0) {
+            memmove(in->p, in->p + used, left);
+            in->len = left;
+            used = 0;
+        }
+        if (warden_buf_reserve_wipe(in, want) != 0) /* in may hold a write's document */
+            return -1;
+        ssize_t r;
+        do
+            r = read(c->fd, in->p + in->len, in->cap - in->len);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0)
+            return -1; /* peer closed */
+        in->len += (size_t)r;
+    }
+    /* Answer in order; consecutive access requests form one logged group. */
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && q[j].type == KEYD_MSG_ACCESS)
+            j++;
+        if (j > i) {
+            access_group(c, &q[i], j - i);
+            i = j;
+            continue;
+        }
+        q[i].rc = warden_keyd_handle(&q[i].answer, c->k, q[i].type, q[i].body, &c->peer,
+                                     &q[i].err);
+        i++;
     }
     out->len = 0;
-    int rc = warden_keyd_handle(&answer, c->k, type, body, &c->peer, &err);
-    if (rc == 0) {
-        rc = keyd_frame_encode_json(out, KEYD_MSG_ANSWER, answer, &err);
+    int ret = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (ret == 0 && encode_answer(out, &q[i]) != 0)
+            ret = -1;
+        json_decref(q[i].body);
+        json_decref(q[i].answer);
+        keyd_access_free(q[i].acc);
+        free(q[i].text);
     }
-    if (rc != 0) {
-        json_t *e = json_pack("{s:i, s:s, s:s}", "code", rc, "kind", kind(rc), "error", err.msg);
-        if (e != NULL && answer != NULL) /* a logged refusal: its index */
-            (void)json_object_update(e, answer);
-        out->len = 0;
-        if (e == NULL || keyd_frame_encode_json(out, KEYD_MSG_ERROR, e, &err) != 0) {
-            json_decref(e);
-            goto out;
-        }
-        json_decref(e);
-    }
-    ret = write_full(c->fd, out->p, out->len);
-out:
-    json_decref(body);
-    json_decref(answer);
-    return ret;
+    if (out->len > 0 && write_full(c->fd, out->p, out->len) != 0)
+        ret = -1;
+    /* answers carry plaintext: do not leave it in the buffer between requests */
+    warden_wipe(out->p, out->len);
+    memmove(in->p, in->p + used, in->len - used);
+    in->len -= used;
+    return close_after ? -1 : ret;
 }
 
 static void *conn_main(void *arg)
@@ -138,7 +256,7 @@ static void *conn_main(void *arg)
     warden_buf out, in;
     warden_buf_init(&out);
     warden_buf_init(&in);
-    while (serve_one(c, &out, &in) == 0) {
+    while (serve_some(c, &out, &in) == 0) {
     }
     /* answers carry plaintext */
     warden_buf_fini_wipe(&out);

@@ -37,20 +37,25 @@ static int set_context(struct warden_request *rq, const json_t *ctx, warden_err 
 int warden_request_parse_json(warden_request **out, const char *json, size_t len, warden_err *err)
 {
     *out = NULL;
-    struct warden_request *rq = NULL;
-    json_t *root = NULL;
-    int rc;
     if (len > CEDAR_MAX_REQUEST_BYTES)
         return warden_err_set(err, WARDEN_ELIMIT, "request larger than %zu bytes",
                               CEDAR_MAX_REQUEST_BYTES);
+    json_error_t je;
+    json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    if (root == NULL)
+        return warden_err_set(err, WARDEN_EPARSE, "%d:%d: %s", je.line, je.column, je.text);
+    int rc = warden_request_from_json(out, root, err);
+    json_decref(root);
+    return rc;
+}
+
+int warden_request_from_json(warden_request **out, const json_t *root, warden_err *err)
+{
+    *out = NULL;
+    struct warden_request *rq = NULL;
+    int rc;
     if ((rc = request_alloc(&rq, err)) != 0)
         goto out;
-    json_error_t je;
-    root = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-    if (root == NULL) {
-        rc = warden_err_set(err, WARDEN_EPARSE, "%d:%d: %s", je.line, je.column, je.text);
-        goto out;
-    }
     if (!json_is_object(root)) {
         rc = warden_err_set(err, WARDEN_EINVAL, "a request must be a JSON object");
         goto out;
@@ -71,7 +76,6 @@ int warden_request_parse_json(warden_request **out, const char *json, size_t len
     *out = rq;
     rq = NULL;
 out:
-    json_decref(root);
     warden_request_free(rq);
     return rc;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "keyd/keyd_internal.h"
 #include "keyd/protocol.h"
 #include "warden/crypto.h"
 #include "warden/store.h"
@@ -354,6 +355,20 @@ static void keyd_access_shred(void **state)
     env *x = *state;
     register_us(x);
     write_doc(x);
+    /* Two reads first: the second is served with the DEK cached by the first, and the shred
+     * must take that cached key away too. */
+    for (int i = 0; i < 2; i++) {
+        json_t *r = ok(x, KEYD_MSG_ACCESS,
+                       "{\"request_id\":\"q5\",\"principal\":\"Employee::\\\"alice\\\"\","
+                       "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\","
+                       "\"id\":\"m1\"," CTX("US", "support") "}");
+        assert_string_equal(json_string_value(json_object_get(r, "outcome")), "ok");
+        assert_non_null(json_object_get(r, "document"));
+        json_decref(r);
+    }
+    uint64_t hits, misses;
+    keyd_dekcache_stats(x->k->deks, &hits, &misses);
+    assert_true(hits >= 1);
     json_t *a = ok(x, KEYD_MSG_SHRED, "{\"request_id\":\"s1\",\"user\":\"u1\"}");
     json_t *en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
     assert_string_equal(json_string_value(json_object_get(en, "type")), "shred");
