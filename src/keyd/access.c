@@ -17,6 +17,7 @@ typedef struct areq {
     const char *request_id, *principal, *action, *user, *collection, *id;
     const char *source_ip, *location, *purpose;
     const json_t *document;
+    uint64_t want_version; /* write: compare-and-set on this version; 0 = the next one */
 } areq;
 
 static const char *str(const json_t *o, const char *key)
@@ -34,6 +35,7 @@ static void areq_from(areq *r, const json_t *body)
     r->collection = str(body, "collection");
     r->id = str(body, "id");
     r->document = json_object_get(body, "document");
+    r->want_version = (uint64_t)json_integer_value(json_object_get(body, "version"));
     r->source_ip = str(ctx, "source_ip");
     r->location = str(ctx, "location");
     r->purpose = str(ctx, "purpose");
@@ -320,6 +322,12 @@ static int perform(json_t *answer, warden_keyd *k, const areq *r, const verdict 
             if ((rc = warden_store_record_head(k->store, &ver, &live, r->user, r->collection, r->id,
                                                err)) != 0)
                 goto out;
+            if (r->want_version != 0 && ver + 1 != r->want_version) {
+                /* A caller that named the version (the migrator) decides what a race means. */
+                outcome = "conflict";
+                (void)json_object_set_new(answer, "version", json_integer((json_int_t)ver));
+                break;
+            }
             warden_record_ref ref = {k->cfg.region, r->user, r->collection, r->id, ver + 1};
             blob.len = 0;
             if ((rc = warden_envelope_encrypt(&blob, dek, &ref, (const uint8_t *)text, strlen(text),
@@ -584,6 +592,8 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
         return keyd_do_retire(answer, k, body, peer, err);
     case KEYD_MSG_ROTATE:
         return keyd_do_rotate(answer, k, peer, err);
+    case KEYD_MSG_ATTEST:
+        return keyd_do_attest(answer, k, body, err);
     case KEYD_MSG_RELOAD: {
         uint64_t index;
         char hash[72];

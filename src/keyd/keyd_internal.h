@@ -97,6 +97,10 @@ WARDEN_MUST_USE int keyd_do_rotate(json_t **answer, warden_keyd *k, const warden
                                    warden_err *err);
 WARDEN_MUST_USE int keyd_do_retire(json_t **answer, warden_keyd *k, const json_t *body,
                                    const warden_keyd_peer *peer, warden_err *err);
+/* attest.c: appends a caller's statement (a migration's signed note) to the log if Cedar
+ * allows principal Action::"attest" on Region::"<region>"; waits for a checkpoint. */
+WARDEN_MUST_USE int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body,
+                                   warden_err *err);
 
 /* Serialises entry canonically (compact, sorted keys, ASCII), appends it to the log and
  * waits until it is durable. Errors: WARDEN_EIO (fail closed), WARDEN_ELIMIT (over 64 KiB),

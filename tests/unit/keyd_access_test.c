@@ -623,6 +623,70 @@ static void keyd_access_audit_check(void **state)
     warden_tlog_signer_free(s);
 }
 
+/* A write that names its version is a compare-and-set: the wrong version changes nothing. */
+static void keyd_access_write_version(void **state)
+{
+    env *x = *state;
+    register_us(x);
+    write_doc(x);
+#define MIGW(v)                                                                                    \
+    "{\"request_id\":\"mw\",\"principal\":\"Service::\\\"migrator\\\"\",\"action\":\"write\","     \
+    "\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\",\"version\":" v ","              \
+    "\"document\":{\"title\":\"v2\"}," CTX("US", "migration") "}"
+    json_t *a = ok(x, KEYD_MSG_ACCESS, MIGW("1"));
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
+    assert_string_equal(json_string_value(json_object_get(a, "outcome")), "conflict");
+    assert_int_equal(json_integer_value(json_object_get(a, "version")), 1);
+    json_decref(a);
+    a = ok(x, KEYD_MSG_ACCESS, MIGW("2"));
+    assert_string_equal(json_string_value(json_object_get(a, "outcome")), "ok");
+    assert_int_equal(json_integer_value(json_object_get(a, "version")), 2);
+    json_decref(a);
+    a = ok(x, KEYD_MSG_ACCESS, MIGW("2"));
+    assert_string_equal(json_string_value(json_object_get(a, "outcome")), "conflict");
+    json_decref(a);
+    warden_err e;
+    json_t *body = NULL;
+    const char *bad = "{\"request_id\":\"x\",\"principal\":\"Service::\\\"migrator\\\"\","
+                      "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\","
+                      "\"id\":\"m1\",\"version\":1," CTX("US", "migration") "}";
+    assert_int_equal(keyd_request_decode(&body, KEYD_MSG_ACCESS, (const uint8_t *)bad,
+                                         strlen(bad), &e),
+                     WARDEN_EINVAL);
+#undef MIGW
+}
+
+/* ATTEST logs the statement in a decision entry when Cedar allows it, and only then. */
+static void keyd_access_attest(void **state)
+{
+    env *x = *state;
+    json_t *a = ok(x, KEYD_MSG_ATTEST,
+                   "{\"request_id\":\"at1\",\"principal\":\"Service::\\\"migrator\\\"\","
+                   "\"statement\":\"hello\\nworld \\u2014 sig\\n\"," CTX("US", "migration") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "allow");
+    json_t *en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
+    assert_string_equal(json_string_value(json_object_get(en, "action")), "attest");
+    assert_string_equal(json_string_value(json_object_get(en, "statement")),
+                        "hello\nworld \xe2\x80\x94 sig\n");
+    json_decref(en);
+    json_decref(a);
+    a = ok(x, KEYD_MSG_ATTEST,
+           "{\"request_id\":\"at2\",\"principal\":\"Employee::\\\"bob\\\"\","
+           "\"statement\":\"forged\"," CTX("US", "migration") "}");
+    assert_string_equal(json_string_value(json_object_get(a, "decision")), "deny");
+    en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
+    assert_null(json_object_get(en, "statement"));
+    json_decref(en);
+    json_decref(a);
+    warden_err e;
+    json_t *body = NULL;
+    const char *bad = "{\"request_id\":\"x\",\"principal\":\"Service::\\\"migrator\\\"\","
+                      "\"statement\":\"tab\\there\"," CTX("US", "migration") "}";
+    assert_int_equal(keyd_request_decode(&body, KEYD_MSG_ATTEST, (const uint8_t *)bad,
+                                         strlen(bad), &e),
+                     WARDEN_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -637,6 +701,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(keyd_access_tamper_dek, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_config_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_audit_check, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_write_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_attest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
