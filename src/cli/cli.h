@@ -27,5 +27,7 @@ int cmd_keys(int argc, char **argv);
 void cmd_keys_usage(FILE *out);
 int cmd_access(int argc, char **argv);
 void cmd_access_usage(FILE *out);
+int cmd_migrate(int argc, char **argv);
+void cmd_migrate_usage(FILE *out);
 
 #endif

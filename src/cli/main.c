@@ -11,6 +11,8 @@ static const cli_command COMMANDS[] = {
     {"keyd", "the custodian: keys, records, log-before-release", cmd_keyd, cmd_keyd_usage},
     {"keys", "custodian keys: init, rotate, shred", cmd_keys, cmd_keys_usage},
     {"access", "send one access request to keyd", cmd_access, cmd_access_usage},
+    {"migrate", "move legacy copies in, verified; verify a migration", cmd_migrate,
+     cmd_migrate_usage},
     {NULL, NULL, NULL, NULL},
 };
 

@@ -80,10 +80,10 @@ int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     char t[32];
     int rc = 0;
     *answer = NULL;
-    ctx = json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s}", "request_id", rid, "source_ip",
-                    "__extn", "fn", "ip", "arg", str(bctx, "source_ip"), "location",
-                    str(bctx, "location"), "purpose", str(bctx, "purpose"), "region",
-                    k->cfg.region);
+    ctx =
+        json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s}", "request_id", rid, "source_ip",
+                  "__extn", "fn", "ip", "arg", str(bctx, "source_ip"), "location",
+                  str(bctx, "location"), "purpose", str(bctx, "purpose"), "region", k->cfg.region);
     if (ctx == NULL || pol == NULL || errs == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
@@ -92,15 +92,15 @@ int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body, warden_e
         goto out;
     const char *decision = allow ? "allow" : "deny";
     keyd_audit_time(t);
-    entry = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, "
-                      "s:O, s:{s:{s:s, s:O, s:O}}, s:s, s:O, s:O, s:[]}",
-                      "v", 1, "type", "decision", "time", t, "request_id", rid, "principal",
-                      principal, "source", str(bctx, "source_ip"), "location",
-                      str(bctx, "location"), "action", "attest", "resource", "type", "Region",
-                      "id", k->cfg.region, "purpose", str(bctx, "purpose"), "region",
-                      k->cfg.region, "policy_set", p->hash, "context", ctx, "classes",
-                      "statement", "decision", decision, "policies", pol, "errors", errs,
-                      "decision", decision, "policies", pol, "errors", errs, "redacted");
+    entry =
+        json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, "
+                  "s:O, s:{s:{s:s, s:O, s:O}}, s:s, s:O, s:O, s:[]}",
+                  "v", 1, "type", "decision", "time", t, "request_id", rid, "principal", principal,
+                  "source", str(bctx, "source_ip"), "location", str(bctx, "location"), "action",
+                  "attest", "resource", "type", "Region", "id", k->cfg.region, "purpose",
+                  str(bctx, "purpose"), "region", k->cfg.region, "policy_set", p->hash, "context",
+                  ctx, "classes", "statement", "decision", decision, "policies", pol, "errors",
+                  errs, "decision", decision, "policies", pol, "errors", errs, "redacted");
     if (entry == NULL || (allow && json_object_set_new(entry, "statement",
                                                        json_string(str(body, "statement"))) != 0)) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
@@ -111,9 +111,9 @@ int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body, warden_e
         goto out;
     if (allow && (rc = warden_keyd_log_sync(k, err)) != 0)
         goto out;
-    *answer = json_pack("{s:s, s:I, s:s, s:s, s:s}", "decision", decision, "log_index",
-                        (json_int_t)index, "policy_set", p->hash, "request_id", rid, "outcome",
-                        "ok");
+    *answer =
+        json_pack("{s:s, s:I, s:s, s:s, s:s}", "decision", decision, "log_index", (json_int_t)index,
+                  "policy_set", p->hash, "request_id", rid, "outcome", "ok");
     if (*answer == NULL)
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
 out:
