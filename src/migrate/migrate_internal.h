@@ -199,6 +199,9 @@ WARDEN_MUST_USE int mig_statement_sign(warden_buf *out, const mig_statement *st,
  * WARDEN_EPARSE (not a statement). */
 WARDEN_MUST_USE int mig_statement_open(mig_statement *st, const char *note, size_t len,
                                        const warden_tlog_verifier *v, warden_err *err);
+/* Parses statement note text (without signatures; ends in '\n'). Errors: WARDEN_EPARSE. */
+WARDEN_MUST_USE int mig_statement_parse(mig_statement *st, const char *text, size_t len,
+                                        warden_err *err);
 /* True if text looks like a statement note (its first line). */
 bool mig_statement_is(const char *text, size_t len);
 

@@ -50,7 +50,8 @@ int mig_statement_sign(warden_buf *out, const mig_statement *st, const warden_tl
 
 static int num(uint64_t *out, const char *v, size_t n, warden_err *err)
 {
-    return warden_parse_u64(out, v, n) == 0
+    /* one spelling per number, as in checkpoints: no leading zeroes */
+    return warden_parse_u64(out, v, n) == 0 && (n == 1 || v[0] != '0')
                ? 0
                : warden_err_set(err, WARDEN_EPARSE, "statement: bad number \"%.*s\"",
                                 (int)(n > 32 ? 32 : n), v);
@@ -62,8 +63,13 @@ int mig_statement_open(mig_statement *st, const char *note, size_t len,
     size_t tlen;
     memset(st, 0, sizeof *st);
     int rc = warden_tlog_note_open(&tlen, (const uint8_t *)note, len, &v, 1, err);
-    if (rc != 0)
-        return rc;
+    return rc != 0 ? rc : mig_statement_parse(st, note, tlen, err);
+}
+
+int mig_statement_parse(mig_statement *st, const char *note, size_t tlen, warden_err *err)
+{
+    int rc = 0;
+    memset(st, 0, sizeof *st);
     warden_cursor c;
     warden_cursor_init(&c, note, tlen);
     bool first = true;
