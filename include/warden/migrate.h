@@ -54,10 +54,11 @@ typedef struct warden_migrate_opts {
     const char *purpose;     /* default "migration" */
     const char *source_ip;   /* default 127.0.0.1 */
     const char *location;    /* default "US" */
-    unsigned connections;    /* keyd connections working in parallel (default 8, max 64) */
-    unsigned batch;          /* records per batch (default 512, max 1000) */
+    unsigned connections;    /* keyd connections working in parallel (default 4, max 64) */
+    unsigned batch;          /* records per batch (default 2000, max 10000) */
     bool dry_run;            /* count and report only: no keyd call, no write anywhere */
     bool keep_source;        /* do not delete migrated rows (always for JSON Lines) */
+    bool single_writes;      /* one ACCESS write + read per record, not IMPORT batches */
     warden_migrate_progress_fn progress;
     void *progress_ctx;
     FILE *report; /* one line per record not migrated (refused, invalid, conflict, failed) */

@@ -18,7 +18,7 @@ void cmd_migrate_usage(FILE *out)
             "usage: warden migrate (--pg CONNINFO [--table T] | --jsonl FILE) --socket PATH\n"
             "                      --key KEYFILE [--dry-run] [--keep-source] [--source-name N]\n"
             "                      [--connections N] [--batch N] [--principal P] [--purpose P]\n"
-            "                      [--source-ip IP] [--location L]\n"
+            "                      [--source-ip IP] [--location L] [--single-writes]\n"
             "       warden migrate keygen --key KEYFILE [--name NAME]\n"
             "       warden migrate verify --log DIR|URL --vkey VKEY --migration-vkey VKEY\n"
             "                      --socket PATH [--run RUN]\n\n"
@@ -28,7 +28,9 @@ void cmd_migrate_usage(FILE *out)
             "root and a signed statement (counts, roots) are logged in the destination's log;\n"
             "then migrated PostgreSQL rows are deleted unless --keep-source. Killed at any point,\n"
             "run it again: it resumes and writes nothing twice. KEYFILE is the migration signing\n"
-            "key (keygen makes one and prints its verifier key). verify checks a finished\n"
+            "key (keygen makes one and prints its verifier key). Records go to keyd in IMPORT\n"
+            "batches (one log batch and one store commit each); --single-writes sends one\n"
+            "ACCESS write and read per record instead. verify checks a finished\n"
             "migration from the log and the destination alone (VKEY: key text or a file).\n"
             "Records not migrated are listed on stderr. Exit status: 0 done, 3 some records\n"
             "conflict or failed (listed), 1 error, 2 usage. Details: docs/migrate.md.\n");
@@ -59,10 +61,16 @@ enum {
     O_COUNT
 };
 
+static bool g_single;
+
 static int parse(const char **v, bool *dry, bool *keep, int argc, char **argv, int first)
 {
     for (int i = first; i < argc; i++) {
         const char *a = argv[i];
+        if (strcmp(a, "--single-writes") == 0 && dry != NULL) {
+            g_single = true;
+            continue;
+        }
         if (strcmp(a, "--dry-run") == 0 && dry != NULL) {
             *dry = true;
             continue;
@@ -86,13 +94,13 @@ static int parse(const char **v, bool *dry, bool *keep, int argc, char **argv, i
     return 0;
 }
 
-static int number(unsigned *out, const char *s, const char *what)
+static int number(unsigned *out, const char *s, const char *what, uint64_t max)
 {
     uint64_t n = 0;
     if (s == NULL)
         return 0;
-    if (warden_parse_u64(&n, s, strlen(s)) != 0 || n == 0 || n > 1000) {
-        fprintf(stderr, "warden migrate: --%s must be 1..1000\n", what);
+    if (warden_parse_u64(&n, s, strlen(s)) != 0 || n == 0 || n > max) {
+        fprintf(stderr, "warden migrate: --%s must be 1..%llu\n", what, (unsigned long long)max);
         return -1;
     }
     *out = (unsigned)n;
@@ -240,8 +248,9 @@ int cmd_migrate(int argc, char **argv)
         return parse(v, NULL, NULL, argc, argv, 2) != 0 ? 2 : do_verify(v);
     warden_migrate_opts o = {0};
     if (parse(v, &dry, &keep, argc, argv, 1) != 0 ||
-        number(&o.connections, v[O_CONNS], "connections") != 0 ||
-        number(&o.batch, v[O_BATCH], "batch") != 0 || (v[O_PG] == NULL) == (v[O_JSONL] == NULL) ||
+        number(&o.connections, v[O_CONNS], "connections", 64) != 0 ||
+        number(&o.batch, v[O_BATCH], "batch", 10000) != 0 ||
+        (v[O_PG] == NULL) == (v[O_JSONL] == NULL) ||
         (!dry && (v[O_SOCKET] == NULL || v[O_KEY] == NULL))) {
         cmd_migrate_usage(stderr);
         return 2;
@@ -260,6 +269,7 @@ int cmd_migrate(int argc, char **argv)
     o.source_ip = v[O_SOURCE_IP];
     o.location = v[O_LOCATION];
     o.dry_run = dry;
+    o.single_writes = g_single;
     o.keep_source = keep || v[O_JSONL] != NULL;
     o.progress = dry ? NULL : on_progress;
     o.progress_ctx = &ps;

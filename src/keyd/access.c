@@ -594,6 +594,8 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
         return keyd_do_rotate(answer, k, peer, err);
     case KEYD_MSG_ATTEST:
         return keyd_do_attest(answer, k, body, err);
+    case KEYD_MSG_IMPORT:
+        return keyd_do_import(answer, k, body, err);
     case KEYD_MSG_RELOAD: {
         uint64_t index;
         char hash[72];
@@ -617,4 +619,53 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
         return warden_err_set(err, WARDEN_EINVAL, "not a request type: %u", (unsigned)type);
     }
     return *answer != NULL ? 0 : warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+}
+
+/* ---- the same decisions, entries, keys and redaction, for batched paths (import.c) ---- */
+
+int keyd_access_prepare(json_t **entry, const char **decision, bool allow[2], warden_keyd *k,
+                        const keyd_pset *p, const json_t *body, const char *jurisdiction,
+                        warden_err *err)
+{
+    areq r;
+    areq_from(&r, body);
+    static const char *const READ_CLASSES[] = {"protected", "excepted"};
+    static const char *const ALL_CLASS[] = {"record"};
+    bool per_class = strcmp(r.action, "read") == 0;
+    const char *const *classes = per_class ? READ_CLASSES : ALL_CLASS;
+    size_t n = per_class ? 2 : 1;
+    verdict v[2] = {{0}, {0}};
+    char rid[WARDEN_STORE_USER_MAX + WARDEN_STORE_COLLECTION_MAX + WARDEN_STORE_ID_MAX + 3];
+    snprintf(rid, sizeof rid, "%s/%s/%s", r.user, r.collection, r.id);
+    json_t *ctx = base_context(k, &r, jurisdiction);
+    int rc = ctx == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory") : 0;
+    *entry = NULL;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = decide(&v[i], k, p, r.principal, r.action, "Record", rid, ctx, classes[i], err);
+    if (rc == 0 && (*entry = entry_new(k, p, &r, r.action, "Record", rid, jurisdiction, ctx)) ==
+                       NULL)
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    if (rc == 0) {
+        *decision = entry_decisions(*entry, classes, v, n);
+        allow[0] = v[0].allow;
+        allow[1] = per_class ? v[1].allow : v[0].allow;
+    }
+    verdict_fini(&v[0]);
+    verdict_fini(&v[1]);
+    json_decref(ctx);
+    return rc;
+}
+
+int keyd_access_dek(warden_dek **dek, const char **outcome, warden_keyd *k, const char *user,
+                    bool create, warden_err *err)
+{
+    return user_dek(dek, outcome, k, user, create, err);
+}
+
+int keyd_access_open(json_t *dst, warden_keyd *k, const warden_dek *dek, const char *user,
+                     const char *collection, const char *id, uint64_t version,
+                     const warden_buf *blob, const bool allow[2], warden_err *err)
+{
+    verdict v[2] = {{.allow = allow[0]}, {.allow = allow[1]}};
+    return open_record(dst, k, dek, user, collection, id, version, blob, v, err);
 }

@@ -87,7 +87,8 @@ enum {
     F_CONTEXT,
     F_IP,
     F_VERSION,
-    F_STATEMENT
+    F_STATEMENT,
+    F_RECORDS
 };
 
 typedef struct field_rule {
@@ -134,6 +135,21 @@ static const field_rule ATTEST_FIELDS[] = {
     {"context", F_CONTEXT, 0, 1},
     {NULL, 0, 0, 0},
 };
+static const field_rule IMPORT_FIELDS[] = {
+    {"request_id", F_TEXT, KEYD_REQUEST_ID_MAX, 1},
+    {"principal", F_PRINCIPAL, KEYD_PRINCIPAL_MAX, 1},
+    {"records", F_RECORDS, KEYD_IMPORT_MAX, 1},
+    {"context", F_CONTEXT, 0, 1},
+    {NULL, 0, 0, 0},
+};
+static const field_rule IMPORT_RECORD_FIELDS[] = {
+    {"user", F_NAME, WARDEN_STORE_USER_MAX, 1},
+    {"collection", F_COLLECTION, WARDEN_STORE_COLLECTION_MAX, 1},
+    {"id", F_NAME, WARDEN_STORE_ID_MAX, 1},
+    {"version", F_VERSION, 0, 1},
+    {"document", F_OBJECT, 0, 1},
+    {NULL, 0, 0, 0},
+};
 static const field_rule CONTEXT_FIELDS[] = {
     {"source_ip", F_IP, KEYD_SOURCE_IP_MAX, 1},
     {"location", F_TEXT, KEYD_LOCATION_MAX, 1},
@@ -175,6 +191,22 @@ static int check_field(const json_t *v, const field_rule *r, const char *where, 
             json_integer_value(v) > 0xffffffffLL)
             return warden_err_set(err, WARDEN_EINVAL, "%s%s: must be an integer 1..2^32-1", where,
                                   r->name);
+        return 0;
+    }
+    if (r->kind == F_RECORDS) {
+        size_t i;
+        const json_t *e;
+        if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > r->max)
+            return warden_err_set(err, WARDEN_EINVAL, "%s%s: must be an array of 1..%zu", where,
+                                  r->name, r->max);
+        json_array_foreach(v, i, e)
+        {
+            int rc = json_is_object(e) ? check_object(e, IMPORT_RECORD_FIELDS, "records[].", err)
+                                       : warden_err_set(err, WARDEN_EINVAL,
+                                                        "records[%zu]: must be an object", i);
+            if (rc != 0)
+                return rc;
+        }
         return 0;
     }
     if (r->kind == F_CONTEXT) {
@@ -312,6 +344,7 @@ int keyd_request_decode(json_t **body, uint16_t type, const uint8_t *payload, si
                               : type == KEYD_MSG_REGISTER ? REGISTER_FIELDS
                               : type == KEYD_MSG_RETIRE   ? RETIRE_FIELDS
                               : type == KEYD_MSG_ATTEST   ? ATTEST_FIELDS
+                              : type == KEYD_MSG_IMPORT   ? IMPORT_FIELDS
                                                           : SHRED_FIELDS;
     rc = check_object(j, rules, "", err);
     if (rc == 0 && type == KEYD_MSG_ACCESS)

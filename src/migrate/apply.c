@@ -112,12 +112,60 @@ int mig_dest_attest(uint64_t *index, mig_dest *d, const char *statement, warden_
     return rc;
 }
 
+typedef struct reg_slice {
+    mig_dest *d;
+    mig_conn *c;
+    const mig_rec *recs;
+    const size_t *first; /* indexes of the first record of each user to register */
+    int *ok;
+    size_t n;
+    int rc;
+    warden_err err;
+} reg_slice;
+
+/* Registers s->n users on one connection, DEPTH in flight. */
+static void *reg_main(void *arg)
+{
+    reg_slice *s = arg;
+    s->rc = 0;
+    for (size_t k = 0; k < s->n && s->rc == 0; k += DEPTH) {
+        size_t m = s->n - k < DEPTH ? s->n - k : DEPTH;
+        for (size_t j = 0; j < m && s->rc == 0; j++) {
+            const mig_rec *r = &s->recs[s->first[k + j]];
+            char id[96];
+            next_id(id, s->d, "register");
+            json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:o}", "request_id", id, "principal",
+                                  s->d->principal, "user", r->user, "jurisdiction", r->jur,
+                                  "context", context(s->d));
+            s->rc = b == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory")
+                              : mig_conn_send(s->c, KEYD_MSG_REGISTER, b, &s->err);
+            json_decref(b);
+        }
+        for (size_t j = 0; j < m && s->rc == 0; j++) {
+            json_t *a = NULL;
+            int is_error;
+            if ((s->rc = mig_conn_recv(&a, &is_error, s->c, &s->err)) != 0)
+                break;
+            const char *dec = json_string_value(json_object_get(a, "decision"));
+            if (is_error || dec == NULL)
+                s->rc = warden_err_set(&s->err, WARDEN_EIO, "keyd: register %s: %.200s",
+                                       s->recs[s->first[k + j]].user,
+                                       json_string_value(json_object_get(a, "error")));
+            s->ok[k + j] = dec != NULL && strcmp(dec, "allow") == 0;
+            json_decref(a);
+        }
+    }
+    return NULL;
+}
+
 int mig_dest_register(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
 {
     size_t *first = calloc(n + 1, sizeof *first);
     int *ok = calloc(n + 1, sizeof *ok);
     size_t nu = 0;
     int rc = 0;
+    reg_slice sl[MIG_MAX_CONNS];
+    pthread_t th[MIG_MAX_CONNS];
     if (first == NULL || ok == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
@@ -130,36 +178,36 @@ int mig_dest_register(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
         first[nu++] = i;
         prev = recs[i].user;
     }
-    mig_conn *c = &d->conns[0];
-    for (size_t k = 0; k < nu; k += DEPTH) {
-        size_t m = nu - k < DEPTH ? nu - k : DEPTH;
-        for (size_t j = 0; j < m && rc == 0; j++) {
-            const mig_rec *r = &recs[first[k + j]];
-            char id[96];
-            next_id(id, d, "register");
-            json_t *b =
-                json_pack("{s:s, s:s, s:s, s:s, s:o}", "request_id", id, "principal", d->principal,
-                          "user", r->user, "jurisdiction", r->jur, "context", context(d));
-            rc = b == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
-                           : mig_conn_send(c, KEYD_MSG_REGISTER, b, err);
-            json_decref(b);
-        }
-        for (size_t j = 0; j < m && rc == 0; j++) {
-            json_t *a = NULL;
-            int is_error;
-            if ((rc = mig_conn_recv(&a, &is_error, c, err)) != 0)
-                break;
-            const char *dec = json_string_value(json_object_get(a, "decision"));
-            if (is_error || dec == NULL)
-                rc = warden_err_set(err, WARDEN_EIO, "keyd: register %s: %.200s",
-                                    recs[first[k + j]].user,
-                                    json_string_value(json_object_get(a, "error")));
-            ok[k + j] = dec != NULL && strcmp(dec, "allow") == 0;
-            json_decref(a);
-        }
-        if (rc != 0)
-            goto out;
+    /* spread over the connections: keyd's group commit serves them with one fsync */
+    size_t ns = d->n < (nu + DEPTH - 1) / DEPTH ? d->n : (nu + DEPTH - 1) / DEPTH;
+    size_t per = ns ? (nu + ns - 1) / ns : 0, started = 0;
+    for (size_t i = 0; i < ns && rc == 0; i++) {
+        size_t lo = i * per, hi = lo + per < nu ? lo + per : nu;
+        sl[i] = (reg_slice){.d = d,
+                            .c = &d->conns[i],
+                            .recs = recs,
+                            .first = first + lo,
+                            .ok = ok + lo,
+                            .n = hi > lo ? hi - lo : 0};
+        if (i == 0)
+            continue;
+        if (pthread_create(&th[i], NULL, reg_main, &sl[i]) != 0)
+            rc = warden_err_set(err, WARDEN_EINTERNAL, "pthread_create failed");
+        else
+            started = i;
     }
+    if (rc == 0 && ns > 0)
+        reg_main(&sl[0]);
+    for (size_t i = 1; i <= started; i++)
+        pthread_join(th[i], NULL);
+    for (size_t i = 0; rc == 0 && i < ns; i++)
+        if (sl[i].rc != 0) {
+            if (err != NULL)
+                *err = sl[i].err;
+            rc = sl[i].rc;
+        }
+    if (rc != 0)
+        goto out;
     /* apply per user, walking exactly as above; the cache carries the last user into the
      * next batch */
     size_t u = 0;
@@ -220,7 +268,7 @@ static bool same(const warden_tlog_hash *a, const warden_tlog_hash *b)
     return memcmp(a->b, b->b, sizeof a->b) == 0;
 }
 
-enum { S_PREREAD, S_WRITE, S_READBACK, S_VERIFY };
+enum { S_PREREAD, S_WRITE, S_READBACK, S_VERIFY, S_IMPORT };
 
 static bool wanted(int stage, const mig_rec *r)
 {
@@ -228,9 +276,11 @@ static bool wanted(int stage, const mig_rec *r)
         return true;
     if (r->outcome != MIG_O_TODO)
         return false;
-    return stage == S_PREREAD ? r->preread
-           : stage == S_WRITE ? r->want != 0
-                              : r->written || r->conflict_read;
+    if (stage == S_PREREAD)
+        return r->preread;
+    if (stage == S_WRITE || stage == S_IMPORT)
+        return r->want != 0;
+    return r->written || r->conflict_read;
 }
 
 static void handle(int stage, mig_rec *r, const json_t *a, int is_error)
@@ -304,6 +354,20 @@ static void handle(int stage, mig_rec *r, const json_t *a, int is_error)
     }
 }
 
+/* One IMPORT result: the write's part as S_WRITE, then its read-back as S_READBACK. */
+static void handle_import(mig_rec *r, const json_t *res)
+{
+    const char *out = json_string_value(json_object_get(res, "outcome"));
+    if (out != NULL && strcmp(out, "unknown_user") == 0) {
+        r->outcome = MIG_O_FAILED;
+        snprintf(r->why, sizeof r->why, "the user is not registered in the destination");
+        return;
+    }
+    handle(S_WRITE, r, res, 0);
+    if (r->outcome == MIG_O_TODO)
+        handle(S_READBACK, r, json_object_get(res, "read"), 0);
+}
+
 typedef struct slice {
     mig_dest *d;
     mig_conn *c;
@@ -344,12 +408,56 @@ static int run_stage(slice *s, int stage)
     return 0;
 }
 
+/* IMPORT batches of up to KEYD_IMPORT_MAX records, one in flight per connection. */
+static int run_import(slice *s)
+{
+    size_t i = 0;
+    size_t *idx = calloc(KEYD_IMPORT_MAX, sizeof *idx);
+    int rc = idx == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory") : 0;
+    while (rc == 0 && i < s->n) {
+        size_t m = 0;
+        for (; i < s->n && m < KEYD_IMPORT_MAX; i++)
+            if (wanted(S_IMPORT, &s->recs[i]))
+                idx[m++] = i;
+        if (m == 0)
+            break;
+        char id[96];
+        next_id(id, s->d, "import");
+        json_t *list = json_array();
+        json_t *b = json_pack("{s:s, s:s, s:o, s:o}", "request_id", id, "principal",
+                              s->d->principal, "context", context(s->d), "records", list);
+        for (size_t j = 0; b != NULL && j < m; j++) {
+            const mig_rec *r = &s->recs[idx[j]];
+            if (json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:O}", "user", r->user,
+                                                      "collection", r->coll, "id", r->id, "version",
+                                                      (json_int_t)r->want, "document", r->doc)) !=
+                0) {
+                json_decref(b);
+                b = NULL;
+            }
+        }
+        json_t *a = NULL;
+        rc = b == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory")
+                       : mig_conn_call(&a, s->c, KEYD_MSG_IMPORT, b, &s->err);
+        json_decref(b);
+        const json_t *res = json_object_get(a, "results");
+        if (rc == 0 && json_array_size(res) != m)
+            rc = warden_err_set(&s->err, WARDEN_ECORRUPT, "keyd IMPORT: %zu results for %zu",
+                                json_array_size(res), m);
+        for (size_t j = 0; rc == 0 && j < m; j++)
+            handle_import(&s->recs[idx[j]], json_array_get(res, j));
+        json_decref(a);
+    }
+    free(idx);
+    return rc;
+}
+
 static void *slice_main(void *arg)
 {
     slice *s = arg;
     s->rc = 0;
     for (size_t k = 0; k < s->nstages && s->rc == 0; k++)
-        s->rc = run_stage(s, s->stages[k]);
+        s->rc = s->stages[k] == S_IMPORT ? run_import(s) : run_stage(s, s->stages[k]);
     return NULL;
 }
 
@@ -405,7 +513,9 @@ int mig_dest_apply(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
         r->want = r->prev == MIG_PREV_DONE ? r->prev_version + 1 : 1;
     }
     static const int STAGES[] = {S_PREREAD, S_WRITE, S_READBACK};
-    int rc = parallel(d, recs, n, STAGES, 3, err);
+    static const int BATCHED[] = {S_PREREAD, S_IMPORT};
+    int rc =
+        d->single ? parallel(d, recs, n, STAGES, 3, err) : parallel(d, recs, n, BATCHED, 2, err);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++)

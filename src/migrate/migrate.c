@@ -270,9 +270,9 @@ int warden_migrate_run(warden_migrate_stats *st, const warden_migrate_opts *o, w
                               "give exactly one source: PostgreSQL or JSON Lines");
     if (!o->dry_run && (o->socket == NULL || o->key_path == NULL))
         return warden_err_set(err, WARDEN_EINVAL, "a migration needs --socket and --key");
-    x.cap = o->batch != 0 ? o->batch : 512;
-    if (x.cap > 1000)
-        x.cap = 1000;
+    x.cap = o->batch != 0 ? o->batch : 2000;
+    if (x.cap > 10000)
+        x.cap = 10000;
     x.recs = calloc(x.cap, sizeof *x.recs);
     if (x.recs == NULL)
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
@@ -281,6 +281,7 @@ int warden_migrate_run(warden_migrate_stats *st, const warden_migrate_opts *o, w
     x.d.source_ip = o->source_ip != NULL ? o->source_ip : "127.0.0.1";
     x.d.location = o->location != NULL ? o->location : "US";
     x.d.report = o->report;
+    x.d.single = o->single_writes;
     if (o->pg_conninfo != NULL)
         rc = mig_pg_open(&x.pg, o->pg_conninfo, o->table != NULL ? o->table : "legacy_records",
                          !o->dry_run, err);
@@ -290,7 +291,7 @@ int warden_migrate_run(warden_migrate_stats *st, const warden_migrate_opts *o, w
         goto out;
     source_name(&x);
     if (!o->dry_run) {
-        unsigned nc = o->connections != 0 ? o->connections : 8;
+        unsigned nc = o->connections != 0 ? o->connections : 4;
         if ((rc = warden_tlog_signer_load(&x.signer, o->key_path, err)) != 0 ||
             (rc = mig_dest_open(&x.d, o->socket, nc > MIG_MAX_CONNS ? MIG_MAX_CONNS : nc, err)) !=
                 0 ||

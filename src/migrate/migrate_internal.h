@@ -159,6 +159,7 @@ typedef struct mig_dest {
     char last_user[256];      /* registration cache: records arrive sorted by user */
     int last_ok;              /* 1 registered (or existing), 0 refused */
     FILE *report;
+    bool single; /* one ACCESS write + read per record instead of IMPORT batches */
 } mig_dest;
 
 /* Opens n connections to keyd. The string options are borrowed. */

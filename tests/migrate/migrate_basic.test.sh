@@ -108,9 +108,12 @@ cat >x.jsonl <<'EOJ'
 
 {"user":"j2","jurisdiction":"SG","collection":"messages","id":"a","document":{"title":"l"}}
 EOJ
-"$W" migrate --jsonl x.jsonl --socket keyd.sock --key mig.key >j.out 2>j.err || fail "jsonl: $(cat j.err)"
+# (one ACCESS write and read per record here, to cover that path too)
+"$W" migrate --jsonl x.jsonl --socket keyd.sock --key mig.key --single-writes >j.out 2>j.err ||
+    fail "jsonl: $(cat j.err)"
 grep -q '^migrated now 2, earlier 0; refused 1' j.out || fail "jsonl: $(cat j.out)"
-"$W" migrate --jsonl x.jsonl --socket keyd.sock --key mig.key >j2.out 2>j2.err || fail "jsonl 2"
+"$W" migrate --jsonl x.jsonl --socket keyd.sock --key mig.key --single-writes >j2.out 2>j2.err ||
+    fail "jsonl 2"
 grep -q '^migrated now 2,' j2.out || fail "jsonl rerun: $(cat j2.out)"
 grep -q '"version": 1' <(mig_read j1 messages b) || fail "jsonl rerun wrote again"
 run=$(sed -n 's/^run \([0-9a-f]*\):.*/\1/p' j.out)

@@ -68,8 +68,10 @@ while [ $kills -lt "$KILLS" ]; do
     iter=$((iter + 1))
     [ $iter -gt $((KILLS * 4)) ] && fail "only $kills kills in $iter runs"
     delay=$(python3 -c 'import random; print("%.3f" % (random.random() ** 2 * 1.2))')
+    mode=() # every fourth run sends single ACCESS writes instead of IMPORT batches
+    [ $((iter % 4)) = 0 ] && mode=(--single-writes)
     "$W" migrate --pg "$PG_CONNINFO" --socket keyd.sock --key mig.key --batch 64 \
-        --connections 4 >run.out 2>run.err &
+        --connections 4 "${mode[@]}" >run.out 2>run.err &
     mpid=$!
     sleep "$delay"
     if kill -9 $mpid 2>/dev/null; then
