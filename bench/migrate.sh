@@ -52,7 +52,8 @@ cat >keyd.json <<EOC
  "keys": {"provider": "keyfile", "path": "kek.key"},
  "policies": "policies.cedar", "entities": "entities.json",
  "schemas": ["messages.schema.json"],
- "log": {"dir": "log", "key": "log.key"}, "socket": "keyd.sock"}
+ "log": {"dir": "log", "key": "log.key"}, "socket": "keyd.sock",
+ "store_map_mb": $((N * 3 / 1000 + 256))}
 EOC
 "$W" keys init --config keyd.json >/dev/null
 "$W" keyd --config keyd.json 2>keyd.err &

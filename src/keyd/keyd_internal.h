@@ -36,6 +36,7 @@ typedef struct keyd_config {
     char *socket_path;
     uid_t uids[KEYD_MAX_UIDS];
     size_t n_uids;
+    size_t store_map_size; /* bytes; 0: the store's default */
 } keyd_config;
 
 /* Reads and checks the config file; relative paths become relative to its directory.

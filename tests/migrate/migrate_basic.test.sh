@@ -136,4 +136,9 @@ pgrun=$(sed -n 's/^run \([0-9a-f]*\):.*/\1/p' m1.out)
     --run "$pgrun" >/dev/null 2>v2.err && fail "verify missed a changed record"
 grep -q 'root' v2.err || fail "verify: $(cat v2.err)"
 kill -0 "$KPID" || fail "keyd died"
+
+# keyd's store size is configurable, and a bad value is refused with its name
+sed 's/"store_map_mb": 64/"store_map_mb": 0/' keyd.json >bad.json
+"$W" keyd --config bad.json >/dev/null 2>bad.err && fail "store_map_mb 0 accepted"
+grep -q 'store_map_mb' bad.err || fail "bad store_map_mb: $(cat bad.err)"
 echo ok

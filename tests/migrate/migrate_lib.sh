@@ -23,7 +23,7 @@ keyd_start() {
  "policies": "policies.cedar", "entities": "entities.json",
  "schemas": ["messages.schema.json"],
  "log": {"dir": "log", "key": "log.key", "origin": "test.example/texas"},
- "socket": "keyd.sock", "peer_uids": [$(id -u)]}
+ "socket": "keyd.sock", "peer_uids": [$(id -u)], "store_map_mb": 64}
 EOC
     [ -f "$T/kek.key" ] || "$W" keys init --config "$T/keyd.json" >/dev/null || fail "keys init"
     "$W" keyd --config "$T/keyd.json" 2>>"$T/keyd.err" &
