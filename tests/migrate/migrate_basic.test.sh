@@ -74,6 +74,23 @@ echo "$out" | grep -q 'deletion logged: 200 source rows deleted' || fail "verify
 grep -q '^migrated now 0, earlier 0; refused 20' m2.out || fail "rerun: $(cat m2.out)"
 grep -q '"version": 1' <(mig_read us7 messages m3) || fail "rerun wrote again"
 
+# on a terminal: a progress bar with rate and ETA
+psql -qc "insert into legacy_records (user_id, jurisdiction, collection, id, document)
+          select 'tty' || i, 'US', 'messages', 'm1', '{\"t\":1}' from generate_series(1, 30) i"
+script -qec "'$W' migrate --pg '$PG_CONNINFO' --socket keyd.sock --key mig.key" /dev/null >tty.out ||
+    fail "tty run: $(cat tty.out)"
+grep -Eq '\[#+\] 100% 51/51 records +[0-9]+ rec/s +ETA 0m00s' tty.out || fail "no progress bar: $(cat tty.out)"
+
+# verify reads a served log by URL as well as a directory
+port=$(pg_free_port)
+"$W" log serve --dir log --listen "127.0.0.1:$port" 2>/dev/null &
+SPID=$!
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/checkpoint" >/dev/null && break; sleep 0.05; done
+out=$("$W" migrate verify --log "http://127.0.0.1:$port" --vkey "$lvk" --migration-vkey "$mvk" \
+    --socket keyd.sock) || fail "verify by URL: $out"
+kill $SPID; wait $SPID 2>/dev/null
+echo "$out" | grep -q 'destination: 230 migrated records read back' || fail "verify by URL: $out"
+
 # another key's signature is not accepted
 other=$("$W" migrate keygen --key other.key --name warden-migration) || fail "keygen 2"
 "$W" migrate verify --log log --vkey "$lvk" --migration-vkey "$other" --socket keyd.sock \
