@@ -5,7 +5,8 @@
 # next to, measured in the same run: PostgreSQL's own `COPY ... TO` rate for the same table
 # and the raw write rate of the region store (LMDB, 1000 puts per durable commit and one).
 # usage: bench/migrate.sh [N] [BUILD_DIR] [CONNECTIONS]   (env BATCH: records per batch,
-# default 4000; MIGRATE_OPTS: more options, e.g. --single-writes)
+# default 4000; MIGRATE_OPTS: more options, e.g. --single-writes; KEYD_WRAP: a command to run
+# keyd under, e.g. a profiler)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${1:-1000000}
@@ -56,7 +57,7 @@ cat >keyd.json <<EOC
  "store_map_mb": $((N * 3 / 1000 + 256))}
 EOC
 "$W" keys init --config keyd.json >/dev/null
-"$W" keyd --config keyd.json 2>keyd.err &
+${KEYD_WRAP:-} "$W" keyd --config keyd.json 2>keyd.err &
 KPID=$!
 for _ in $(seq 200); do [ -S keyd.sock ] && break; sleep 0.05; done
 "$W" migrate keygen --key mig.key >/dev/null
