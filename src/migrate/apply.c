@@ -20,6 +20,7 @@
 
 #define DEPTH 32
 #define BATCH_STATEMENT_MAX 40000
+#define IMPORT_BYTES (16u << 20) /* an IMPORT frame may hold 32 MiB; its answer 64 MiB */
 
 int mig_dest_open(mig_dest *d, const char *socket, unsigned n, warden_err *err)
 {
@@ -415,10 +416,12 @@ static int run_import(slice *s)
     size_t *idx = calloc(KEYD_IMPORT_MAX, sizeof *idx);
     int rc = idx == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory") : 0;
     while (rc == 0 && i < s->n) {
-        size_t m = 0;
-        for (; i < s->n && m < KEYD_IMPORT_MAX; i++)
-            if (wanted(S_IMPORT, &s->recs[i]))
+        size_t m = 0, bytes = 0;
+        for (; i < s->n && m < KEYD_IMPORT_MAX && bytes < IMPORT_BYTES; i++)
+            if (wanted(S_IMPORT, &s->recs[i])) {
                 idx[m++] = i;
+                bytes += json_dumpb(s->recs[i].doc, NULL, 0, JSON_COMPACT) + 512;
+            }
         if (m == 0)
             break;
         char id[96];

@@ -154,6 +154,15 @@ pgrun=$(sed -n 's/^run \([0-9a-f]*\):.*/\1/p' m1.out)
 grep -q 'root' v2.err || fail "verify: $(cat v2.err)"
 kill -0 "$KPID" || fail "keyd died"
 
+# large documents: IMPORT requests are split by size (3 x 6 MiB > one request's 16 MiB)
+psql -q -v ON_ERROR_STOP=1 -c "insert into legacy_records (user_id, jurisdiction, collection, id, document)
+    select 'big', 'US', 'files', 'f' || i, jsonb_build_object('data', repeat('z', 6 << 20))
+    from generate_series(1, 3) i" || fail "big rows"
+"$W" migrate --pg "$PG_CONNINFO" --socket keyd.sock --key mig.key >big.out 2>&1 || fail "big: $(cat big.out)"
+grep -q '^migrated now 3, ' big.out || fail "big: $(cat big.out)"
+[ "$(mig_read big files f2 | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["document"]["data"]))')" = $((6 << 20)) ] ||
+    fail "big record not intact"
+
 # keyd's store size is configurable, and a bad value is refused with its name
 sed 's/"store_map_mb": 64/"store_map_mb": 0/' keyd.json >bad.json
 "$W" keyd --config bad.json >/dev/null 2>bad.err && fail "store_map_mb 0 accepted"
