@@ -18,6 +18,8 @@ PKGS=(
   curl              # real HTTP client in tests
   python3           # small helpers in script tests (free ports)
   nginx-light       # reference HTTP server for benchmarks
+  wrk               # HTTP load generator (bench/gateway.sh)
+  chromium          # headless browser: renders the HTML reports in tests
   ca-certificates
 )
 

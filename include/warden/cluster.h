@@ -7,7 +7,7 @@
  *   "audience": "warden",                    token audience every gateway requires
  *   "token_key": "token.pub",                Ed25519 public key (PEM) that verifies tokens
  *   "networks": "networks.csv",              the networks table (warden/netloc.h)
- *   "trusted_proxies": ["127.0.0.2"],        peers whose X-Forwarded-For is honoured
+ *   "trusted_proxies": ["127.0.0.2"],        optional: peers whose X-Forwarded-For is honoured
  *   "regions": [
  *     {"name": "texas", "operator": "Custodian Inc.", "country": "US",
  *      "role": "custodian" | "legacy", "jurisdictions": ["US"],
@@ -42,14 +42,16 @@ typedef struct warden_cluster {
     char *audience;
     char *token_key;       /* absolute path */
     char *networks;        /* absolute path */
-    char **trusted_proxies;
+    char **trusted_proxies; /* canonical text, as warden_netloc_addr_text writes it */
     size_t n_trusted_proxies;
     warden_cluster_region *regions;
     size_t n_regions;
 } warden_cluster;
 
-/* Reads and validates the cluster file at path: names unique, listen addresses unique,
- * every region with at least a name, role, url and keyd, jurisdictions of the form
+/* Reads and validates the cluster file at path: issuer, audience, token_key, networks and
+ * regions required; names unique, listen addresses unique,
+ * every region with at least a name, role, url and keyd (operator and country default to
+ * "", no jurisdictions means it holds no one's data), jurisdictions of the form
  * [A-Z0-9_-]{1,16}. Errors: WARDEN_ENOTFOUND, WARDEN_EIO, WARDEN_EPARSE (not JSON: file,
  * line, column), WARDEN_EINVAL (a key missing, unknown or invalid: the message names it),
  * WARDEN_EEXIST (duplicate region name or listen address), WARDEN_ENOMEM. */

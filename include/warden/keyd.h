@@ -11,8 +11,10 @@
 #define WARDEN_KEYD_H
 
 #include "warden/common.h"
+#include "warden/tlog.h"
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -41,10 +43,13 @@ void warden_keyd_free(warden_keyd *k);
 
 /* Handles one decoded request (type and body as from keyd_request_decode) for peer and sets
  * *answer to the ANSWER object (caller json_decref()s). Decisions, allowed or denied, are
- * answers that carry "decision" and "log_index". Errors (no answer; nothing released):
+ * answers that carry "decision" and "log_index". Errors (nothing released):
  * WARDEN_EIO (the log could not be written: fail closed), WARDEN_ENOTFOUND (unknown user),
  * WARDEN_EINVAL (bad principal or request), WARDEN_EEXIST (user already registered),
- * WARDEN_ECORRUPT, WARDEN_ENOMEM, WARDEN_EINTERNAL. */
+ * WARDEN_ECORRUPT, WARDEN_ENOMEM, WARDEN_EINTERNAL. An access or registration that fails
+ * before its decision is logged as a "refusal" entry; then, with the error code, *answer is
+ * {"decision":"refused","log_index":N} for the ERROR reply (caller json_decref()s it too);
+ * otherwise *answer is NULL on error. */
 WARDEN_MUST_USE int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type,
                                        const json_t *body, const warden_keyd_peer *peer,
                                        warden_err *err);
@@ -80,6 +85,57 @@ WARDEN_MUST_USE int warden_keyd_serve(warden_keyd *k, volatile sig_atomic_t *sto
  * warden_kek_pkcs11_create and warden_tlog_key_generate (other than WARDEN_EEXIST). */
 WARDEN_MUST_USE int warden_keyd_keys_init(int *created, const char *config_path, warden_err *err);
 
+/* ---- the auditor's side: reading and re-running a verified log (audit_check.c) ---- */
+
+/* Called for each entry of a verified log, in order, with its parsed JSON (borrowed for the
+ * call). A non-zero return stops the walk and is returned. */
+typedef int (*warden_keyd_entry_fn)(void *ctx, uint64_t index, const json_t *entry,
+                                    warden_err *err);
+
+/* Verifies the log at src (a directory or URL source) with the verifier key text vkey, then
+ * calls fn for every entry up to the verified checkpoint; *size gets that size. Every entry
+ * must be a version-1 audit entry object with a "type". Errors: those of warden_tlog_verify
+ * and warden_tlog_source_entry; WARDEN_ECORRUPT (an entry is not a version-1 audit entry);
+ * whatever fn returns. */
+WARDEN_MUST_USE int warden_keyd_audit_each(uint64_t *size, warden_tlog_source *src,
+                                           const char *vkey, warden_keyd_entry_fn fn, void *ctx,
+                                           warden_err *err);
+
+/* One class of one decision entry whose re-run differs from what was logged. Borrowed for
+ * the callback's duration. */
+typedef struct warden_keyd_replay_diff {
+    uint64_t index;      /* the entry's position in the log */
+    const json_t *entry; /* the whole entry */
+    const char *klass;   /* "protected", "excepted", "record", "residency" */
+    bool logged_allow, rerun_allow;
+    const json_t *logged_policies; /* array of policy ids */
+    json_t *rerun_policies;        /* array of policy ids */
+} warden_keyd_replay_diff;
+
+typedef int (*warden_keyd_diff_fn)(void *ctx, const warden_keyd_replay_diff *d, warden_err *err);
+
+/* Counts of a replay. */
+typedef struct warden_keyd_replay_stats {
+    uint64_t entries;   /* verified log size */
+    uint64_t decisions; /* decision entries re-run */
+    uint64_t refusals;  /* refusal entries (nothing to re-run; shape checked) */
+    uint64_t differ;    /* decision entries with at least one differing class */
+} warden_keyd_replay_stats;
+
+/* Verifies the log at src and re-runs every decision entry with the policy set it names,
+ * fetched from archive as "<hex>.json" (a directory or URL source; its SHA-256 must match)
+ * and the inputs the entry records, comparing each class's decision and determining
+ * policies. With on_diff NULL the first difference is an error; otherwise on_diff is called
+ * for each differing class and the replay goes on. Errors: those of warden_keyd_audit_each;
+ * WARDEN_ENOTFOUND (an archived set is missing), WARDEN_EVERIFY (an archived set does not
+ * match its hash, or with on_diff NULL a decision differs: the message names the entry),
+ * WARDEN_ECORRUPT (an entry is malformed), WARDEN_EPARSE (an archived set does not load),
+ * WARDEN_ENOMEM, and whatever on_diff returns. */
+WARDEN_MUST_USE int warden_keyd_audit_replay(warden_keyd_replay_stats *st, warden_tlog_source *src,
+                                             warden_tlog_source *archive, const char *vkey,
+                                             warden_keyd_diff_fn on_diff, void *ctx,
+                                             warden_err *err);
+
 /* The auditor's check, offline and without keys: verifies the log in log_dir with the
  * verifier key text vkey, then re-runs every decision entry with the policy set it names
  * (archive_dir/<hex>.json, whose SHA-256 must match) and the inputs the entry records, and
@@ -98,5 +154,39 @@ WARDEN_MUST_USE int warden_keyd_audit_check(uint64_t *checked, const char *log_d
  * WARDEN_EPARSE / WARDEN_ELIMIT (malformed reply), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_keyd_call(json_t **reply, int *is_error, const char *socket_path,
                                      uint16_t type, const json_t *body, warden_err *err);
+
+/* Message types a client sends (the full table is src/keyd/protocol.h). */
+enum {
+    WARDEN_KEYD_MSG_ACCESS = 1,
+    WARDEN_KEYD_MSG_REGISTER = 2,
+    WARDEN_KEYD_MSG_SHRED = 3,
+    WARDEN_KEYD_MSG_STATUS = 5,
+};
+
+/* A thread-safe pool of persistent connections to one keyd socket, for long-lived clients
+ * (the gateway): connections are reused across calls instead of one connect per request. */
+typedef struct warden_keyd_client warden_keyd_client;
+
+/* Creates a pool of at most max_conns (>= 1) connections to socket_path; connects lazily,
+ * so keyd need not be up yet. Errors: WARDEN_EINVAL (path too long, max_conns 0),
+ * WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_client_new(warden_keyd_client **out, const char *socket_path,
+                                           unsigned max_conns, warden_err *err);
+
+/* As warden_keyd_call over a pooled connection; waits while all max_conns are busy. A
+ * reused connection that keyd has closed (EOF or error before any reply byte) is replaced
+ * and the request sent once more; a fresh connection is never retried. Errors: as
+ * warden_keyd_call. */
+WARDEN_MUST_USE int warden_keyd_client_call(json_t **reply, int *is_error, warden_keyd_client *c,
+                                            uint16_t type, const json_t *body, warden_err *err);
+
+/* Closes every connection and frees the pool; no call may be in flight. NULL is accepted. */
+void warden_keyd_client_free(warden_keyd_client *c);
+
+/* Reads the keyd config at config_path and returns copies (caller free()s) of its socket
+ * path and log directory, both absolute or relative as keyd resolves them. Errors: those of
+ * reading the config (WARDEN_ENOTFOUND, WARDEN_EPARSE, WARDEN_EINVAL), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_config_paths(char **socket_path, char **log_dir,
+                                             const char *config_path, warden_err *err);
 
 #endif

@@ -327,4 +327,13 @@ WARDEN_MUST_USE int warden_tlog_server_new(warden_tlog_server **out, const char 
 /* Stops and frees; NULL is accepted. */
 void warden_tlog_server_free(warden_tlog_server *s);
 
+/* The serving rule, for servers that embed the log (the gateway): opens path (relative, NUL-
+ * terminated, no leading '/') in the log directory dirfd if it is "checkpoint" or a canonical
+ * tile/bundle path the current checkpoint covers; *fd is then a regular file of *size bytes
+ * (caller closes) with its Content-Type and Cache-Control (static strings). Errors:
+ * WARDEN_ENOTFOUND (anything else: not in the grammar, not yet published, missing). */
+WARDEN_MUST_USE int warden_tlog_serve_open(int *fd, uint64_t *size, const char **content_type,
+                                           const char **cache_control, int dirfd,
+                                           const char *path);
+
 #endif

@@ -6,7 +6,8 @@
  *   "kind": "user" | "employee"
  *   "jur":  the user's home jurisdiction (user tokens only, required there)
  * A user token's sub is the user id; an employee token's sub is the employee id, the
- * Cedar principal Employee::"<sub>". */
+ * Cedar principal Employee::"<sub>". sub is [A-Za-z0-9_.@:+-]{1,128}, jur [A-Z0-9_-]{1,16},
+ * iss and aud printable ASCII; unknown claims are ignored, unknown header fields refused. */
 #ifndef WARDEN_TOKEN_H
 #define WARDEN_TOKEN_H
 
@@ -68,7 +69,7 @@ void warden_token_key_free(warden_token_key *k);
 WARDEN_MUST_USE int warden_token_issue(warden_buf *out, const warden_token_claims *claims,
                                        const warden_token_key *k, warden_err *err);
 
-/* Verifies token[0..len) with k at time now (unix seconds, with leeway seconds of clock
+/* Verifies token[0..len) with k (which threads may share) at time now (unix seconds, with leeway seconds of clock
  * skew) and requires iss == issuer and aud == audience; fills *claims. Errors (the message
  * says which check failed, never echoes the token): WARDEN_ELIMIT (too long), WARDEN_EPARSE
  * (not three base64url parts, bad JSON, duplicate or wrongly typed claims, alg not EdDSA),

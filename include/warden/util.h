@@ -26,6 +26,9 @@ void warden_buf_fini(warden_buf *b);
 void warden_buf_fini_wipe(warden_buf *b);
 /* Ensures room for extra more bytes. Errors: WARDEN_ENOMEM, WARDEN_ELIMIT (size overflow). */
 WARDEN_MUST_USE int warden_buf_reserve(warden_buf *b, size_t extra);
+/* As warden_buf_reserve, but when it must grow it copies into a new block and wipes the old
+ * one instead of realloc (which may leave a copy behind): for buffers holding plaintext. */
+WARDEN_MUST_USE int warden_buf_reserve_wipe(warden_buf *b, size_t extra);
 /* Appends len bytes. Errors: as warden_buf_reserve. */
 WARDEN_MUST_USE int warden_buf_append(warden_buf *b, const void *p, size_t len);
 /* Appends a NUL-terminated string (without its NUL). Errors: as warden_buf_reserve. */
@@ -73,6 +76,14 @@ void warden_secret_free(void *p, size_t len);
 void warden_wipe(void *p, size_t len);
 /* Constant-time equality of two equal-length byte strings (MACs, tags, tokens). */
 bool warden_ct_equal(const void *a, const void *b, size_t len);
+/* Makes jansson wipe every block it frees (its objects, strings and internal buffers, which
+ * hold decrypted documents in keyd and the gateway) by installing process-wide allocation
+ * functions (json_set_alloc_funcs): malloc, and a free that wipes the block's whole usable
+ * size first. Idempotent and thread-safe; call once at process start, before threads. Strings
+ * that json_dumps returns are the caller's: wipe them before free() when they hold plaintext. */
+void warden_json_wipe_on_free(void);
+/* The free function warden_json_wipe_on_free installs: wipes then frees; NULL is accepted. */
+void warden_json_wipe_free(void *p);
 /* Disables core dumps for this process (keyd and anything holding keys). Errors: WARDEN_EIO. */
 WARDEN_MUST_USE int warden_disable_core_dumps(warden_err *err);
 

@@ -27,6 +27,12 @@ int cmd_keys(int argc, char **argv);
 void cmd_keys_usage(FILE *out);
 int cmd_access(int argc, char **argv);
 void cmd_access_usage(FILE *out);
+int cmd_gateway(int argc, char **argv);
+void cmd_gateway_usage(FILE *out);
+int cmd_token(int argc, char **argv);
+void cmd_token_usage(FILE *out);
+int cmd_report(int argc, char **argv);
+void cmd_report_usage(FILE *out);
 int cmd_migrate(int argc, char **argv);
 void cmd_migrate_usage(FILE *out);
 

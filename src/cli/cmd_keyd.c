@@ -47,7 +47,7 @@ void cmd_access_usage(FILE *out)
     fprintf(out, "usage: warden access --socket PATH --principal 'Type::\"id\"' --action ACTION\n"
                  "                     --user USER [--collection C --id ID] [--document JSON]\n"
                  "                     [--jurisdiction J] --purpose P --source-ip IP\n"
-                 "                     [--location L] [--request-id R]\n\n"
+                 "                     [--location L] [--site S] [--request-id R]\n\n"
                  "Sends one request to keyd and prints its JSON answer on stdout and the log\n"
                  "index of its audit entry on stderr. ACTION is read, write, delete, export or\n"
                  "register (with --jurisdiction). Exit status 0 allowed, 3 denied, 1 error.\n");
@@ -95,12 +95,14 @@ static int show(json_t *reply, int is_error)
     if (s != NULL)
         printf("%s\n", s);
     free(s);
+    const json_t *idx = json_object_get(reply, "log_index");
     if (is_error) {
         fprintf(stderr, "warden: keyd refused: %s\n",
                 json_string_value(json_object_get(reply, "error")));
+        if (json_is_integer(idx)) /* a logged refusal */
+            fprintf(stderr, "log index: %lld\n", (long long)json_integer_value(idx));
         return 1;
     }
-    const json_t *idx = json_object_get(reply, "log_index");
     if (json_is_integer(idx))
         fprintf(stderr, "log index: %lld\n", (long long)json_integer_value(idx));
     const char *d = json_string_value(json_object_get(reply, "decision"));
@@ -239,10 +241,10 @@ int cmd_keys(int argc, char **argv)
 
 int cmd_access(int argc, char **argv)
 {
-    enum { SOCK, PRIN, ACT, USER, COLL, ID, DOC, JUR, PURP, IP, LOC, RID, NOPT };
+    enum { SOCK, PRIN, ACT, USER, COLL, ID, DOC, JUR, PURP, IP, LOC, RID, SITE, NOPT };
     static const char *const N[] = {
-        "socket",       "principal", "action",    "user",     "collection", "id", "document",
-        "jurisdiction", "purpose",   "source-ip", "location", "request-id", NULL};
+        "socket",       "principal", "action",    "user",     "collection", "id",   "document",
+        "jurisdiction", "purpose",   "source-ip", "location", "request-id", "site", NULL};
     const char *v[NOPT] = {0};
     if (opts(v, N, argc, argv, 1, "access") != 0 || v[SOCK] == NULL || v[PRIN] == NULL ||
         v[ACT] == NULL || v[USER] == NULL || v[PURP] == NULL || v[IP] == NULL) {
@@ -259,6 +261,12 @@ int cmd_access(int argc, char **argv)
                              "location", v[LOC] ? v[LOC] : "unknown", "purpose", v[PURP]);
     if (body == NULL) {
         fprintf(stderr, "warden access: arguments must be UTF-8\n");
+        return 2;
+    }
+    if (v[SITE] != NULL && json_object_set_new(json_object_get(body, "context"), "site",
+                                               json_string(v[SITE])) != 0) {
+        fprintf(stderr, "warden access: --site must be UTF-8\n");
+        json_decref(body);
         return 2;
     }
     uint16_t type = KEYD_MSG_ACCESS;

@@ -15,7 +15,7 @@
 
 typedef struct areq {
     const char *request_id, *principal, *action, *user, *collection, *id;
-    const char *source_ip, *location, *purpose;
+    const char *source_ip, *location, *site, *purpose;
     const json_t *document;
     uint64_t want_version; /* write: compare-and-set on this version; 0 = the next one */
 } areq;
@@ -38,6 +38,8 @@ static void areq_from(areq *r, const json_t *body)
     r->want_version = (uint64_t)json_integer_value(json_object_get(body, "version"));
     r->source_ip = str(ctx, "source_ip");
     r->location = str(ctx, "location");
+    /* Always in the context, so a policy on context.site never errors (and is skipped) */
+    r->site = str(ctx, "site") != NULL ? str(ctx, "site") : "unknown";
     r->purpose = str(ctx, "purpose");
 }
 
@@ -117,10 +119,10 @@ out:
 /* The Cedar context every access decision sees (data_class is added per decision). */
 static json_t *base_context(const warden_keyd *k, const areq *r, const char *jurisdiction)
 {
-    json_t *c = json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s, s:s, s:s}", "request_id",
+    json_t *c = json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s, s:s, s:s, s:s}", "request_id",
                           r->request_id, "source_ip", "__extn", "fn", "ip", "arg", r->source_ip,
-                          "location", r->location, "purpose", r->purpose, "region", k->cfg.region,
-                          "owner", r->user, "jurisdiction", jurisdiction);
+                          "location", r->location, "site", r->site, "purpose", r->purpose,
+                          "region", k->cfg.region, "owner", r->user, "jurisdiction", jurisdiction);
     if (c != NULL && r->collection != NULL &&
         json_object_set_new(c, "collection", json_string(r->collection)) != 0) {
         json_decref(c);
@@ -142,11 +144,11 @@ static json_t *entry_new(const warden_keyd *k, const keyd_pset *p, const areq *r
         (void)json_object_set_new(res, "collection", json_string(r->collection));
     if (res != NULL && r->id != NULL)
         (void)json_object_set_new(res, "record", json_string(r->id));
-    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O}", "v", 1,
-                     "type", "decision", "time", t, "request_id", r->request_id, "principal",
-                     r->principal, "source", r->source_ip, "location", r->location, "action",
-                     action, "resource", res, "purpose", r->purpose, "region", k->cfg.region,
-                     "policy_set", p->hash, "context", ctx);
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O}",
+                     "v", 1, "type", "decision", "time", t, "request_id", r->request_id,
+                     "principal", r->principal, "source", r->source_ip, "location", r->location,
+                     "site", r->site, "action", action, "resource", res, "purpose", r->purpose,
+                     "region", k->cfg.region, "policy_set", p->hash, "context", ctx);
 }
 
 /* Adds the outcome of n class decisions to entry; returns "allow", "partial" or "deny". */
@@ -428,6 +430,7 @@ int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     const char *const *classes = per_class ? READ_CLASSES : ALL_CLASS;
     size_t n = per_class ? 2 : 1;
     uint64_t index = 0;
+    bool reached = false; /* a decision entry was attempted: no refusal entry after it */
     char rid[WARDEN_STORE_USER_MAX + WARDEN_STORE_COLLECTION_MAX + WARDEN_STORE_ID_MAX + 3];
     const char *rtype = r.collection != NULL ? "Record" : "User";
     if (r.collection != NULL)
@@ -455,6 +458,7 @@ int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_e
         goto out;
     }
     const char *decision = entry_decisions(entry, classes, v, n);
+    reached = true;
     if ((rc = keyd_audit_append(&index, k, entry, err)) != 0)
         goto out;
     ans = answer_new(decision, index, p, r.request_id);
@@ -472,6 +476,8 @@ out:
         json_decref(ans);
         ans = NULL;
     }
+    if (rc != 0 && !reached) /* never decided: log the refusal (refusal.c) */
+        rc = keyd_refusal_log(&ans, k, KEYD_MSG_ACCESS, body, rc, err);
     *answer = ans;
     verdict_fini(&v[0]);
     verdict_fini(&v[1]);
@@ -491,6 +497,7 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
     json_t *ctx = NULL, *entry = NULL, *ans = NULL;
     verdict v = {0};
     uint64_t index = 0;
+    bool reached = false;
     int rc = 0;
     /* The config's list is a hard bound; within it, residency is Cedar's "store" decision. */
     bool listed = false;
@@ -514,6 +521,7 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
+    reached = true;
     if ((rc = keyd_audit_append(&index, k, entry, err)) != 0)
         goto out;
     if ((ans = answer_new(decision, index, p, r.request_id)) == NULL) {
@@ -531,6 +539,8 @@ out:
         json_decref(ans);
         ans = NULL;
     }
+    if (rc != 0 && !reached)
+        rc = keyd_refusal_log(&ans, k, KEYD_MSG_REGISTER, body, rc, err);
     *answer = ans;
     verdict_fini(&v);
     json_decref(entry);

@@ -73,6 +73,8 @@ int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body, warden_e
 {
     const json_t *bctx = json_object_get(body, "context");
     const char *rid = str(body, "request_id"), *principal = str(body, "principal");
+    /* site as access.c has it: always present, "unknown" when the caller sent none */
+    const char *site = str(bctx, "site") != NULL ? str(bctx, "site") : "unknown";
     keyd_pset *p = keyd_pset_acquire(k);
     json_t *ctx = NULL, *entry = NULL, *pol = json_array(), *errs = json_array();
     bool allow = false;
@@ -80,10 +82,10 @@ int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     char t[32];
     int rc = 0;
     *answer = NULL;
-    ctx =
-        json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s}", "request_id", rid, "source_ip",
-                  "__extn", "fn", "ip", "arg", str(bctx, "source_ip"), "location",
-                  str(bctx, "location"), "purpose", str(bctx, "purpose"), "region", k->cfg.region);
+    ctx = json_pack("{s:s, s:{s:{s:s, s:s}}, s:s, s:s, s:s, s:s}", "request_id", rid, "source_ip",
+                    "__extn", "fn", "ip", "arg", str(bctx, "source_ip"), "location",
+                    str(bctx, "location"), "site", site, "purpose", str(bctx, "purpose"), "region",
+                    k->cfg.region);
     if (ctx == NULL || pol == NULL || errs == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
@@ -93,11 +95,11 @@ int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     const char *decision = allow ? "allow" : "deny";
     keyd_audit_time(t);
     entry =
-        json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, "
+        json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:s, s:s, s:s, "
                   "s:O, s:{s:{s:s, s:O, s:O}}, s:s, s:O, s:O, s:[]}",
                   "v", 1, "type", "decision", "time", t, "request_id", rid, "principal", principal,
-                  "source", str(bctx, "source_ip"), "location", str(bctx, "location"), "action",
-                  "attest", "resource", "type", "Region", "id", k->cfg.region, "purpose",
+                  "source", str(bctx, "source_ip"), "location", str(bctx, "location"), "site", site,
+                  "action", "attest", "resource", "type", "Region", "id", k->cfg.region, "purpose",
                   str(bctx, "purpose"), "region", k->cfg.region, "policy_set", p->hash, "context",
                   ctx, "classes", "statement", "decision", decision, "policies", pol, "errors",
                   errs, "decision", decision, "policies", pol, "errors", errs, "redacted");

@@ -140,6 +140,10 @@ static int load_schemas(warden_keyd *k, warden_err *err)
 int warden_keyd_open(warden_keyd **out, const char *config_path, warden_err *err)
 {
     *out = NULL;
+    /* Decrypted documents pass through jansson (parse, redact, answer); its blocks are freed
+     * without a wipe unless we install allocation functions, which jansson only offers
+     * process-wide: keyd owns its process, so it sets them here, before any thread starts. */
+    warden_json_wipe_on_free();
     warden_keyd *k = calloc(1, sizeof *k);
     if (k == NULL)
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");

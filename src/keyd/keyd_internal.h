@@ -128,6 +128,19 @@ WARDEN_MUST_USE int keyd_do_import(json_t **answer, warden_keyd *k, const json_t
  * WARDEN_ENOMEM. */
 WARDEN_MUST_USE int keyd_audit_append(uint64_t *index, warden_keyd *k, json_t *entry,
                                       warden_err *err);
+/* refusal.c. Logs a "refusal" entry for a request (ACCESS or REGISTER, body already
+ * validated) that failed with code before any decision was made; err holds why. On success
+ * returns code again with err unchanged and sets *answer to {"decision":"refused",
+ * "log_index"} for the ERROR reply (caller json_decref()s). If the entry cannot be logged,
+ * returns WARDEN_EIO (fail closed) and *answer is NULL. */
+WARDEN_MUST_USE int keyd_refusal_log(json_t **answer, warden_keyd *k, uint16_t type,
+                                     const json_t *body, int code, warden_err *err);
+/* refusal.c. Logs a protocol violation from peer: the frame header's raw type and length,
+ * the decoder's code and a fixed category (never payload bytes), rate limited across all
+ * connections (suppressed ones are counted in the next entry). The connection closes
+ * regardless, so a failure is only reported on stderr. */
+void keyd_violation_log(warden_keyd *k, const warden_keyd_peer *peer, const uint8_t header[8],
+                        int code, const char *category);
 /* The current UTC time as RFC 3339 with milliseconds ("2026-11-25T13:30:00.123Z"). */
 void keyd_audit_time(char out[32]);
 

@@ -69,7 +69,12 @@ int keyd_frame_encode_json(warden_buf *out, uint16_t type, const json_t *j, ward
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
     if (s == NULL)
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory serialising a reply");
-    int rc = keyd_frame_encode(out, type, (const uint8_t *)s, strlen(s), err);
+    size_t n = strlen(s);
+    /* Answers carry plaintext: grow out without leaving a copy, and wipe the dump. */
+    int rc = warden_buf_reserve_wipe(out, KEYD_FRAME_HEADER + n) != 0
+                 ? warden_err_set(err, WARDEN_ENOMEM, "out of memory encoding a frame")
+                 : keyd_frame_encode(out, type, (const uint8_t *)s, n, err);
+    warden_wipe(s, n);
     free(s);
     return rc;
 }
@@ -153,6 +158,7 @@ static const field_rule IMPORT_RECORD_FIELDS[] = {
 static const field_rule CONTEXT_FIELDS[] = {
     {"source_ip", F_IP, KEYD_SOURCE_IP_MAX, 1},
     {"location", F_TEXT, KEYD_LOCATION_MAX, 1},
+    {"site", F_TEXT, KEYD_LOCATION_MAX, 0},
     {"purpose", F_TEXT, KEYD_PURPOSE_MAX, 1},
     {NULL, 0, 0, 0},
 };

@@ -14,8 +14,9 @@
  * Requests (client -> keyd), payload fields (all strings unless noted; "?" = optional):
  *   ACCESS    request_id, principal (Cedar uid text, e.g. Employee::"alice"),
  *             action ("read"|"write"|"delete"|"export"), user, collection?, id?,
- *             document? (object, write only), context {source_ip, location, purpose}
- *   REGISTER  request_id, principal, user, jurisdiction, context {source_ip, location, purpose}
+ *             document? (object, write only), context {source_ip, location, site?, purpose}
+ *   REGISTER  request_id, principal, user, jurisdiction, context {source_ip, location, site?,
+ *             purpose}; site has location's charset and bounds
  *   SHRED     request_id, user
  *   RELOAD    (empty)
  *   STATUS    (empty)

@@ -90,10 +90,13 @@ static int serve_one(conn *c, warden_buf *out, warden_buf *in)
         fprintf(stderr, "keyd: protocol violation from pid %ld uid %lu: %s; closing\n",
                 (long)c->peer.pid, (unsigned long)c->peer.uid,
                 type >= KEYD_MSG_ANSWER ? "a reply sent as a request" : err.msg);
+        keyd_violation_log(c->k, &c->peer, h, type >= KEYD_MSG_ANSWER ? WARDEN_EPARSE : err.code,
+                           type >= KEYD_MSG_ANSWER ? "reply type sent as a request"
+                                                   : "bad frame header");
         return -1;
     }
     in->len = 0;
-    if (warden_buf_reserve(in, len) != 0)
+    if (warden_buf_reserve_wipe(in, len) != 0) /* in may hold an earlier write's document */
         return -1;
     if (len > 0 && read_full(c->fd, in->p, len) != 0)
         return -1;
@@ -101,6 +104,9 @@ static int serve_one(conn *c, warden_buf *out, warden_buf *in)
     if (keyd_request_decode(&body, type, in->p, len, &err) != 0) {
         fprintf(stderr, "keyd: protocol violation from pid %ld uid %lu: %s; closing\n",
                 (long)c->peer.pid, (unsigned long)c->peer.uid, err.msg);
+        keyd_violation_log(c->k, &c->peer, h, err.code,
+                           err.code == WARDEN_EPARSE ? "payload is not a JSON object"
+                                                     : "payload fields invalid");
         goto out;
     }
     out->len = 0;
@@ -110,6 +116,8 @@ static int serve_one(conn *c, warden_buf *out, warden_buf *in)
     }
     if (rc != 0) {
         json_t *e = json_pack("{s:i, s:s, s:s}", "code", rc, "kind", kind(rc), "error", err.msg);
+        if (e != NULL && answer != NULL) /* a logged refusal: its index */
+            (void)json_object_update(e, answer);
         out->len = 0;
         if (e == NULL || keyd_frame_encode_json(out, KEYD_MSG_ERROR, e, &err) != 0) {
             json_decref(e);
@@ -302,7 +310,7 @@ int warden_keyd_call(json_t **reply, int *is_error, const char *socket_path, uin
     if ((rc = keyd_frame_header(&rt, &len, &c, err)) != 0)
         goto out;
     b.len = 0;
-    if (warden_buf_reserve(&b, len) != 0) {
+    if (warden_buf_reserve_wipe(&b, len) != 0) { /* b held the request (a document?) */
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }

@@ -25,10 +25,10 @@ struct warden_tlog_server {
  * went stale because ext4 reuses inode numbers across the appender's renames, and the file is
  * only a few hundred bytes. The signature is not checked: this only decides what is
  * published, and a reader verifies the checkpoint itself. */
-static int current_size(warden_tlog_server *s, uint64_t *size)
+static int current_size(int dirfd, uint64_t *size)
 {
     int rc = -1;
-    int fd = openat(s->dirfd, "checkpoint", O_RDONLY | O_CLOEXEC);
+    int fd = openat(dirfd, "checkpoint", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
     uint8_t *buf = malloc(WARDEN_TLOG_NOTE_MAX + 1);
@@ -81,6 +81,39 @@ static enum MHD_Result respond_text(struct MHD_Connection *c, unsigned status, c
     return ret;
 }
 
+int warden_tlog_serve_open(int *fd, uint64_t *size, const char **content_type,
+                           const char **cache_control, int dirfd, const char *path)
+{
+    size_t len = strlen(path);
+    int level;
+    uint64_t index, cur;
+    unsigned width;
+    *fd = -1;
+    if (strcmp(path, "checkpoint") == 0) {
+        *content_type = "text/plain; charset=utf-8";
+        *cache_control = "no-cache";
+    } else if (warden_tlog_tile_path_parse(&level, &index, &width, path, len) == 0) {
+        if (current_size(dirfd, &cur) != 0 || !published(level, index, width, cur))
+            return WARDEN_ENOTFOUND;
+        *content_type = "application/octet-stream";
+        /* A name is immutable; a partial tile may be deleted once its full tile exists. */
+        *cache_control = width == WARDEN_TLOG_TILE_WIDTH ? "public, max-age=31536000, immutable"
+                                                         : "public, max-age=60";
+    } else {
+        return WARDEN_ENOTFOUND;
+    }
+    int f = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    struct stat st;
+    if (f < 0 || fstat(f, &st) != 0 || !S_ISREG(st.st_mode)) {
+        if (f >= 0)
+            close(f);
+        return WARDEN_ENOTFOUND;
+    }
+    *fd = f;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_len, void **state)
@@ -91,34 +124,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return respond_text(c, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
     if (url[0] != '/')
         return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
-    const char *path = url + 1;
-    size_t len = strlen(path);
-    const char *type = "application/octet-stream";
-    const char *cache;
-    int level;
-    uint64_t index;
-    unsigned width;
-    if (strcmp(path, "checkpoint") == 0) {
-        type = "text/plain; charset=utf-8";
-        cache = "no-cache";
-    } else if (warden_tlog_tile_path_parse(&level, &index, &width, path, len) == 0) {
-        uint64_t size;
-        if (current_size(s, &size) != 0 || !published(level, index, width, size))
-            return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
-        /* A name is immutable; a partial tile may be deleted once its full tile exists. */
-        cache = width == WARDEN_TLOG_TILE_WIDTH ? "public, max-age=31536000, immutable"
-                                                : "public, max-age=60";
-    } else {
+    int fd;
+    uint64_t size;
+    const char *type, *cache;
+    if (warden_tlog_serve_open(&fd, &size, &type, &cache, s->dirfd, url + 1) != 0)
         return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
-    }
-    int fd = openat(s->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        if (fd >= 0)
-            close(fd);
-        return respond_text(c, MHD_HTTP_NOT_FOUND, "not found\n");
-    }
-    struct MHD_Response *r = MHD_create_response_from_fd64((uint64_t)st.st_size, fd);
+    struct MHD_Response *r = MHD_create_response_from_fd64(size, fd);
     if (r == NULL) {
         close(fd);
         return MHD_NO;

@@ -49,6 +49,25 @@ int warden_buf_reserve(warden_buf *b, size_t extra)
     return 0;
 }
 
+int warden_buf_reserve_wipe(warden_buf *b, size_t extra)
+{
+    if (extra > SIZE_MAX - b->len - 1)
+        return WARDEN_ELIMIT;
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    warden_buf n;
+    warden_buf_init(&n);
+    int rc = warden_buf_reserve(&n, b->len + extra);
+    if (rc != 0)
+        return rc;
+    if (b->len > 0)
+        memcpy(n.p, b->p, b->len);
+    n.len = b->len;
+    warden_buf_fini_wipe(b);
+    *b = n;
+    return 0;
+}
+
 int warden_buf_append(warden_buf *b, const void *p, size_t len)
 {
     int rc = warden_buf_reserve(b, len);

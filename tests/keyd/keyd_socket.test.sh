@@ -85,6 +85,40 @@ EOF
 kill -0 "$KPID" || fail "keyd died on a protocol violation"
 grep -q "protocol violation" keyd.err || fail "violation not reported"
 
+# requests that never reach a decision are logged as refusals: an unknown user (a legacy
+# region asked for a US user it does not hold), a principal that is not Cedar text
+"$W" access "${S[@]}" "${B[@]}" --action read --user us-user-9 --collection messages --id m1 \
+    --purpose support --request-id f1 >f1.json 2>f1.err
+[ $? = 1 ] || fail "unknown user not an error"
+grep -q '"kind": "not_found"' f1.json || fail "unknown user: $(cat f1.json)"
+grep -Eq '^log index: [0-9]+$' f1.err || fail "refusal without log index: $(cat f1.err)"
+"$W" access "${S[@]}" --principal 'Employee::alice' --location US --action read --user u1 \
+    --collection messages --id m1 --purpose support --request-id f2 >f2.json 2>/dev/null
+[ $? = 1 ] || fail "bad principal not an error"
+grep -q '"decision": "refused"' f2.json || fail "bad principal: $(cat f2.json)"
+# a body that is a frame but not the listed fields, then a flood of bad headers: logged
+# (without payload bytes), at most a burst of 10 plus the refill, the rest counted
+python3 - <<'PY' || fail "violations not closed"
+import socket, struct
+def once(frame):
+    s = socket.socket(socket.AF_UNIX); s.connect("keyd.sock"); s.sendall(frame); s.settimeout(5)
+    try:
+        assert s.recv(100) == b""
+    except ConnectionResetError:
+        pass
+    s.close()
+bad = b'{"secret":"PLAINTEXT-XYZ-0"}'
+once(struct.pack(">IHH", len(bad), 1, 0) + bad)
+for _ in range(20):
+    once(struct.pack(">IHH", 0, 99, 0))
+PY
+sleep 1.5
+python3 -c '
+import socket, struct
+s = socket.socket(socket.AF_UNIX); s.connect("keyd.sock"); s.sendall(struct.pack(">IHH", 0, 98, 0))
+s.settimeout(5); s.recv(10)' 2>/dev/null
+kill -0 "$KPID" || fail "keyd died on the violation flood"
+
 # a peer uid that the config does not list is refused even if the file mode lets it in
 chmod 0666 keyd.sock
 chmod 0711 "$T"
@@ -162,5 +196,21 @@ for f, rid, dec in [("w.json", "w1", "allow"), ("r1.json", "r1", "allow"),
 for i in range(1, 33):
     a = json.load(open("c%d.json" % i)); e = entry(a["log_index"])
     assert e["request_id"] == "c%d" % i, e
+for f, rid, code in [("f1.json", "f1", -10), ("f2.json", None, None)]:
+    a = json.load(open(f)); e = entry(a["log_index"])
+    assert e["type"] == "refusal" and e["decision"] == "refused" and "classes" not in e, e
+    assert e["code"] == a["code"] and e["reason"] == a["error"], (a, e)
+    if rid: assert e["request_id"] == rid and e["code"] == code and e["location"] == "SG", e
+size = int(open("log/checkpoint").read().split("\n")[1])
+allv = [entry(i) for i in range(size)]
+viol = [e for e in allv if e["type"] == "refusal" and "peer" in e]
+body = [e for e in viol if e["reason"] == "payload fields invalid"]
+assert len(body) == 1 and body[0]["message"] == "access" and body[0]["payload_bytes"] == 28, body
+assert "PLAINTEXT-XYZ" not in open("log/tile/entries/000.p/%d" % size, "rb").read().decode("latin1")
+hdr = [e for e in viol if e["message_type"] == 99]
+assert 8 <= len(hdr) <= 12, len(hdr)  # 20 sent within ~1 s: a burst of 10 (+ refill)
+late = [e for e in viol if e["message_type"] == 98]
+assert len(late) == 1 and late[0]["suppressed"] >= 8 and late[0]["suppressed"] + len(hdr) == 20, late
+assert all(e["peer"]["uid"] == 0 for e in viol), viol
 EOF
 echo ok

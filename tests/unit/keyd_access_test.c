@@ -186,6 +186,72 @@ static void keyd_access_residency(void **state)
                           "\"id\":\"m1\"," CTX("US", "support") "}",
                           &e),
                      WARDEN_ENOTFOUND);
+    json_decref(a); /* the refusal's log index */
+}
+
+/* Requests that never reach a decision are logged as refusals: an unknown user (as when the
+ * legacy singapore region is asked for a US user it does not hold), a principal that is not
+ * Cedar text, a registration with such a principal. The ERROR keeps its code and carries
+ * the entry's index; the entry has the reason and no decision classes. */
+static void keyd_access_refusals(void **state)
+{
+    env *x = *state;
+    warden_err e;
+    json_t *a = NULL;
+    static const struct {
+        uint16_t type;
+        const char *json;
+        int code;
+        const char *action, *principal;
+    } cases[] = {
+        {KEYD_MSG_ACCESS,
+         "{\"request_id\":\"f1\",\"principal\":\"Employee::\\\"bob\\\"\",\"action\":\"read\","
+         "\"user\":\"us-user-9\",\"collection\":\"messages\",\"id\":\"m1\"," CTX("SG",
+                                                                                 "support") "}",
+         WARDEN_ENOTFOUND, "read", "Employee::\"bob\""},
+        {KEYD_MSG_ACCESS,
+         "{\"request_id\":\"f2\",\"principal\":\"Employee::alice\",\"action\":\"read\","
+         "\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m1\"," CTX("US", "support") "}",
+         0, "read", "Employee::alice"},
+        {KEYD_MSG_REGISTER,
+         "{\"request_id\":\"f3\",\"principal\":\"Employee::(\",\"user\":\"u7\","
+         "\"jurisdiction\":\"US\"," CTX("US", "signup") "}",
+         0, "store", "Employee::("},
+    };
+    register_us(x);
+    write_doc(x);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = call(&a, x, cases[i].type, cases[i].json, &e);
+        if (cases[i].code != 0)
+            assert_int_equal(rc, cases[i].code);
+        else
+            assert_true(rc == WARDEN_EINVAL || rc == WARDEN_EPARSE);
+        assert_non_null(a);
+        assert_string_equal(json_string_value(json_object_get(a, "decision")), "refused");
+        json_t *en = log_entry(x, (uint64_t)json_integer_value(json_object_get(a, "log_index")));
+        assert_string_equal(json_string_value(json_object_get(en, "type")), "refusal");
+        assert_string_equal(json_string_value(json_object_get(en, "decision")), "refused");
+        assert_string_equal(json_string_value(json_object_get(en, "action")), cases[i].action);
+        assert_string_equal(json_string_value(json_object_get(en, "principal")),
+                            cases[i].principal);
+        assert_int_equal(json_integer_value(json_object_get(en, "code")), rc);
+        assert_string_equal(json_string_value(json_object_get(en, "reason")), e.msg);
+        assert_null(json_object_get(en, "classes"));
+        assert_null(json_object_get(en, "document"));
+        json_decref(en);
+        json_decref(a);
+        a = NULL;
+    }
+}
+
+/* keyd installs jansson allocation functions that wipe freed blocks (util/jsonwipe.c). */
+static void keyd_access_json_wipe_installed(void **state)
+{
+    (void)state;
+    json_malloc_t m = NULL;
+    json_free_t f = NULL;
+    json_get_alloc_funcs(&m, &f);
+    assert_ptr_equal(f, warden_json_wipe_free);
 }
 
 static void keyd_access_read_per_class(void **state)
@@ -381,6 +447,14 @@ static void keyd_access_fails_closed(void **state)
     assert_int_equal(warden_keyd_log_sync(x->k, &e), WARDEN_EIO);
     a = (json_t *)1;
     assert_int_equal(call(&a, x, KEYD_MSG_ACCESS, rd, &e), WARDEN_EIO);
+    assert_null(a);
+    /* a refusal cannot be logged either: it fails closed as unavailable, not "not found" */
+    const char *unknown =
+        "{\"request_id\":\"q9\",\"principal\":\"Employee::\\\"alice\\\"\","
+        "\"action\":\"read\",\"user\":\"nobody\",\"collection\":\"messages\",\"id\":\"m1\"," CTX(
+            "US", "support") "}";
+    a = (json_t *)1;
+    assert_int_equal(call(&a, x, KEYD_MSG_ACCESS, unknown, &e), WARDEN_EIO);
     assert_null(a);
     assert_int_equal(unlink(p), 0);
     assert_int_equal(rename(q, p), 0);
@@ -766,6 +840,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(keyd_access_residency, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_refusals, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_json_wipe_installed, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_read_per_class, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_export_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_shred, setup, teardown),
