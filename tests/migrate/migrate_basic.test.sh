@@ -68,6 +68,8 @@ out=$("$W" migrate verify --log log --vkey "$lvk" --migration-vkey "$mvk" --sock
 echo "$out" | grep -q 'destination: 200 migrated records read back' || fail "verify: $out"
 echo "$out" | grep -q 'deletion logged: 200 source rows deleted' || fail "verify: $out"
 "$W" keyd check --log log --archive log.policysets --vkey "$lvk" >/dev/null || fail "keyd check"
+"$W" report replay --dir log --vkey "$lvk" >replay.out 2>&1 || fail "report replay: $(cat replay.out)"
+"$W" report access --dir log --vkey "$lvk" >access.out 2>&1 || fail "report access: $(cat access.out)"
 
 # a rerun finds nothing to do and writes nothing
 "$W" migrate --pg "$PG_CONNINFO" --socket keyd.sock --key mig.key >m2.out 2>m2.err || fail "rerun: $(cat m2.err)"
