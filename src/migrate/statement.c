@@ -79,6 +79,12 @@ int mig_statement_parse(mig_statement *st, const char *note, size_t tlen, warden
         if (warden_cursor_until(&c, '\n', &line, &n) != 0)
             return warden_err_set(err, WARDEN_EPARSE, "statement: unterminated line");
         const char *l = (const char *)line;
+        /* Statements are ASCII text we wrote; a NUL or control byte would cut a field short
+         * when it is used as a C string, so such a note is simply not a statement. */
+        for (size_t i = 0; i < n; i++)
+            if (line[i] < 0x20 || line[i] > 0x7e)
+                return warden_err_set(err, WARDEN_EPARSE,
+                                      "statement: control or non-ASCII byte in a line");
         if (first) {
             size_t h = strlen(MIG_NOTE_HEADER);
             if (n <= h || n - h >= sizeof st->kind || memcmp(l, MIG_NOTE_HEADER, h) != 0)
