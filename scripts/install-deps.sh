@@ -12,6 +12,7 @@ PKGS=(
   libmicrohttpd-dev # HTTP server (log serving, gateway)
   libcurl4-openssl-dev # HTTP client for verifying a log by URL
   libcmocka-dev     # unit tests
+  libpq-dev postgresql # legacy source of 'warden migrate' (libpq); a real server in tests
   libp11-kit-dev softhsm2 # PKCS#11 header; a real software token for the KEK tests
   golang-go golang-golang-x-mod-dev  # independent log verifier (sumdb/tlog, sumdb/note)
   curl              # real HTTP client in tests

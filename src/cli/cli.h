@@ -37,5 +37,7 @@ int cmd_token(int argc, char **argv);
 void cmd_token_usage(FILE *out);
 int cmd_report(int argc, char **argv);
 void cmd_report_usage(FILE *out);
+int cmd_migrate(int argc, char **argv);
+void cmd_migrate_usage(FILE *out);
 
 #endif

@@ -17,6 +17,7 @@ typedef struct areq {
     const char *request_id, *principal, *action, *user, *collection, *id;
     const char *source_ip, *location, *site, *purpose;
     const json_t *document;
+    uint64_t want_version; /* write: compare-and-set on this version; 0 = the next one */
 } areq;
 
 static const char *str(const json_t *o, const char *key)
@@ -34,6 +35,7 @@ static void areq_from(areq *r, const json_t *body)
     r->collection = str(body, "collection");
     r->id = str(body, "id");
     r->document = json_object_get(body, "document");
+    r->want_version = (uint64_t)json_integer_value(json_object_get(body, "version"));
     r->source_ip = str(ctx, "source_ip");
     r->location = str(ctx, "location");
     /* Always in the context, so a policy on context.site never errors (and is skipped) */
@@ -322,6 +324,12 @@ static int perform(json_t *answer, warden_keyd *k, const areq *r, const verdict 
             if ((rc = warden_store_record_head(k->store, &ver, &live, r->user, r->collection, r->id,
                                                err)) != 0)
                 goto out;
+            if (r->want_version != 0 && ver + 1 != r->want_version) {
+                /* A caller that named the version (the migrator) decides what a race means. */
+                outcome = "conflict";
+                (void)json_object_set_new(answer, "version", json_integer((json_int_t)ver));
+                break;
+            }
             warden_record_ref ref = {k->cfg.region, r->user, r->collection, r->id, ver + 1};
             blob.len = 0;
             if ((rc = warden_envelope_encrypt(&blob, dek, &ref, (const uint8_t *)text, strlen(text),
@@ -643,6 +651,10 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
         return keyd_do_retire(answer, k, body, peer, err);
     case KEYD_MSG_ROTATE:
         return keyd_do_rotate(answer, k, peer, err);
+    case KEYD_MSG_ATTEST:
+        return keyd_do_attest(answer, k, body, err);
+    case KEYD_MSG_IMPORT:
+        return keyd_do_import(answer, k, body, err);
     case KEYD_MSG_RELOAD: {
         uint64_t index;
         char hash[72];
@@ -666,4 +678,53 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
         return warden_err_set(err, WARDEN_EINVAL, "not a request type: %u", (unsigned)type);
     }
     return *answer != NULL ? 0 : warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+}
+
+/* ---- the same decisions, entries, keys and redaction, for batched paths (import.c) ---- */
+
+int keyd_access_prepare(json_t **entry, const char **decision, bool allow[2], warden_keyd *k,
+                        const keyd_pset *p, const json_t *body, const char *jurisdiction,
+                        warden_err *err)
+{
+    areq r;
+    areq_from(&r, body);
+    static const char *const READ_CLASSES[] = {"protected", "excepted"};
+    static const char *const ALL_CLASS[] = {"record"};
+    bool per_class = strcmp(r.action, "read") == 0;
+    const char *const *classes = per_class ? READ_CLASSES : ALL_CLASS;
+    size_t n = per_class ? 2 : 1;
+    verdict v[2] = {{0}, {0}};
+    char rid[WARDEN_STORE_USER_MAX + WARDEN_STORE_COLLECTION_MAX + WARDEN_STORE_ID_MAX + 3];
+    snprintf(rid, sizeof rid, "%s/%s/%s", r.user, r.collection, r.id);
+    json_t *ctx = base_context(k, &r, jurisdiction);
+    int rc = ctx == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory") : 0;
+    *entry = NULL;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = decide(&v[i], k, p, r.principal, r.action, "Record", rid, ctx, classes[i], err);
+    if (rc == 0 && (*entry = entry_new(k, p, &r, r.action, "Record", rid, jurisdiction, ctx)) ==
+                       NULL)
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    if (rc == 0) {
+        *decision = entry_decisions(*entry, classes, v, n);
+        allow[0] = v[0].allow;
+        allow[1] = per_class ? v[1].allow : v[0].allow;
+    }
+    verdict_fini(&v[0]);
+    verdict_fini(&v[1]);
+    json_decref(ctx);
+    return rc;
+}
+
+int keyd_access_dek(warden_dek **dek, const char **outcome, warden_keyd *k, const char *user,
+                    bool create, warden_err *err)
+{
+    return user_dek(dek, outcome, k, user, create, err);
+}
+
+int keyd_access_open(json_t *dst, warden_keyd *k, const warden_dek *dek, const char *user,
+                     const char *collection, const char *id, uint64_t version,
+                     const warden_buf *blob, const bool allow[2], warden_err *err)
+{
+    verdict v[2] = {{.allow = allow[0]}, {.allow = allow[1]}};
+    return open_record(dst, k, dek, user, collection, id, version, blob, v, err);
 }

@@ -100,7 +100,8 @@ int keyd_config_load(keyd_config *cfg, const char *path, warden_err *err)
 {
     static const char *const TOP[] = {"region",   "jurisdictions", "data_dir",       "keys",
                                       "policies", "entities",      "schemas",        "log",
-                                      "socket",   "peer_uids",     "policy_archive", NULL};
+                                      "socket",   "peer_uids",     "policy_archive", "store_map_mb",
+                                      NULL};
     static const char *const KEYS[] = {"provider", "path", "module", "token", "pin_env", NULL};
     static const char *const LOG[] = {"dir", "key", "origin", NULL};
     memset(cfg, 0, sizeof *cfg);
@@ -210,6 +211,13 @@ int keyd_config_load(keyd_config *cfg, const char *path, warden_err *err)
         }
         cfg->archive_dir = (char *)a.p;
     }
+    const json_t *map = json_object_get(j, "store_map_mb");
+    if (map != NULL && (!json_is_integer(map) || json_integer_value(map) < 1 ||
+                        json_integer_value(map) > (1 << 24))) {
+        rc = warden_err_set(err, WARDEN_EINVAL, "%s: \"store_map_mb\" must be 1..16777216", path);
+        goto out;
+    }
+    cfg->store_map_size = map != NULL ? (size_t)json_integer_value(map) << 20 : 0;
     const json_t *uids = json_object_get(j, "peer_uids");
     if (uids != NULL && (!json_is_array(uids) || json_array_size(uids) > KEYD_MAX_UIDS)) {
         rc = warden_err_set(err, WARDEN_EINVAL, "%s: \"peer_uids\" must be up to %d uids", path,

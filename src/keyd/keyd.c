@@ -183,7 +183,7 @@ int warden_keyd_open(warden_keyd **out, const char *config_path, warden_err *err
         goto out;
     if ((rc = keyd_pset_load(&k->pset, &k->cfg, err)) != 0 || (rc = load_schemas(k, err)) != 0)
         goto out;
-    warden_store_lmdb_config sc = {.dir = k->cfg.data_dir};
+    warden_store_lmdb_config sc = {.dir = k->cfg.data_dir, .map_size = k->cfg.store_map_size};
     if ((rc = warden_store_lmdb_open(&k->store, &sc, err)) != 0 || (rc = open_kek(k, err)) != 0 ||
         (rc = open_log(k, err)) != 0 ||
         (rc = keyd_pset_archive(k->pset, k->cfg.archive_dir, err)) != 0)

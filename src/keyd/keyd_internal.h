@@ -36,6 +36,7 @@ typedef struct keyd_config {
     char *socket_path;
     uid_t uids[KEYD_MAX_UIDS];
     size_t n_uids;
+    size_t store_map_size; /* bytes; 0: the store's default */
 } keyd_config;
 
 /* Reads and checks the config file; relative paths become relative to its directory.
@@ -123,6 +124,30 @@ WARDEN_MUST_USE int keyd_do_rotate(json_t **answer, warden_keyd *k, const warden
                                    warden_err *err);
 WARDEN_MUST_USE int keyd_do_retire(json_t **answer, warden_keyd *k, const json_t *body,
                                    const warden_keyd_peer *peer, warden_err *err);
+/* attest.c: appends a caller's statement (a migration's signed note) to the log if Cedar
+ * allows principal Action::"attest" on Region::"<region>"; waits for a checkpoint. */
+WARDEN_MUST_USE int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body,
+                                   warden_err *err);
+
+/* access.c's steps for batched paths (import.c), so that a batch decides, logs, encrypts
+ * and redacts exactly like single requests. keyd_access_prepare decides one ACCESS body
+ * (read: both data classes; write: "record") for an owner of the given jurisdiction and
+ * builds its audit entry without logging it; allow[0] is protected, allow[1] excepted. */
+WARDEN_MUST_USE int keyd_access_prepare(json_t **entry, const char **decision, bool allow[2],
+                                        warden_keyd *k, const keyd_pset *p, const json_t *body,
+                                        const char *jurisdiction, warden_err *err);
+/* The user's DEK (created on a first write when create), or *outcome "key_destroyed" /
+ * "not_found". Only after the decision is durable. */
+WARDEN_MUST_USE int keyd_access_dek(warden_dek **dek, const char **outcome, warden_keyd *k,
+                                    const char *user, bool create, warden_err *err);
+/* Decrypts a stored record and sets dst's "document", "withheld", "version" as a read does. */
+WARDEN_MUST_USE int keyd_access_open(json_t *dst, warden_keyd *k, const warden_dek *dek,
+                                     const char *user, const char *collection, const char *id,
+                                     uint64_t version, const warden_buf *blob, const bool allow[2],
+                                     warden_err *err);
+/* import.c: IMPORT, the migrator's batched write + read-back (docs/keyd-protocol.md). */
+WARDEN_MUST_USE int keyd_do_import(json_t **answer, warden_keyd *k, const json_t *body,
+                                   warden_err *err);
 
 /* An access request split around its log append, so that a connection's pipelined requests
  * share one durable append (server.c): begin reads and decides (nothing secret, nothing

@@ -91,7 +91,9 @@ enum {
     F_OBJECT,
     F_CONTEXT,
     F_IP,
-    F_VERSION
+    F_VERSION,
+    F_STATEMENT,
+    F_RECORDS
 };
 
 typedef struct field_rule {
@@ -109,6 +111,7 @@ static const field_rule ACCESS_FIELDS[] = {
     {"collection", F_COLLECTION, WARDEN_STORE_COLLECTION_MAX, 0},
     {"id", F_NAME, WARDEN_STORE_ID_MAX, 0},
     {"document", F_OBJECT, 0, 0},
+    {"version", F_VERSION, 0, 0},
     {"context", F_CONTEXT, 0, 1},
     {NULL, 0, 0, 0},
 };
@@ -128,6 +131,28 @@ static const field_rule SHRED_FIELDS[] = {
 static const field_rule RETIRE_FIELDS[] = {
     {"request_id", F_TEXT, KEYD_REQUEST_ID_MAX, 1},
     {"version", F_VERSION, 0, 1},
+    {NULL, 0, 0, 0},
+};
+static const field_rule ATTEST_FIELDS[] = {
+    {"request_id", F_TEXT, KEYD_REQUEST_ID_MAX, 1},
+    {"principal", F_PRINCIPAL, KEYD_PRINCIPAL_MAX, 1},
+    {"statement", F_STATEMENT, KEYD_STATEMENT_MAX, 1},
+    {"context", F_CONTEXT, 0, 1},
+    {NULL, 0, 0, 0},
+};
+static const field_rule IMPORT_FIELDS[] = {
+    {"request_id", F_TEXT, KEYD_REQUEST_ID_MAX, 1},
+    {"principal", F_PRINCIPAL, KEYD_PRINCIPAL_MAX, 1},
+    {"records", F_RECORDS, KEYD_IMPORT_MAX, 1},
+    {"context", F_CONTEXT, 0, 1},
+    {NULL, 0, 0, 0},
+};
+static const field_rule IMPORT_RECORD_FIELDS[] = {
+    {"user", F_NAME, WARDEN_STORE_USER_MAX, 1},
+    {"collection", F_COLLECTION, WARDEN_STORE_COLLECTION_MAX, 1},
+    {"id", F_NAME, WARDEN_STORE_ID_MAX, 1},
+    {"version", F_VERSION, 0, 1},
+    {"document", F_OBJECT, 0, 1},
     {NULL, 0, 0, 0},
 };
 static const field_rule CONTEXT_FIELDS[] = {
@@ -174,6 +199,22 @@ static int check_field(const json_t *v, const field_rule *r, const char *where, 
                                   r->name);
         return 0;
     }
+    if (r->kind == F_RECORDS) {
+        size_t i;
+        const json_t *e;
+        if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > r->max)
+            return warden_err_set(err, WARDEN_EINVAL, "%s%s: must be an array of 1..%zu", where,
+                                  r->name, r->max);
+        json_array_foreach(v, i, e)
+        {
+            int rc = json_is_object(e) ? check_object(e, IMPORT_RECORD_FIELDS, "records[].", err)
+                                       : warden_err_set(err, WARDEN_EINVAL,
+                                                        "records[%zu]: must be an object", i);
+            if (rc != 0)
+                return rc;
+        }
+        return 0;
+    }
     if (r->kind == F_CONTEXT) {
         if (!json_is_object(v))
             return warden_err_set(err, WARDEN_EINVAL, "%s%s: must be an object", where, r->name);
@@ -216,6 +257,11 @@ static int check_field(const json_t *v, const field_rule *r, const char *where, 
     case F_IP:
         ok = ip_ok(s, n);
         break;
+    case F_STATEMENT: /* a signed note or JSON: UTF-8 (jansson checked it), no controls but \n */
+        for (size_t i = 0; i < n; i++)
+            if (((unsigned char)s[i] < 0x20 && s[i] != '\n') || s[i] == 0x7f)
+                ok = 0;
+        break;
     default:
         ok = 0;
     }
@@ -255,6 +301,8 @@ static int check_access(const json_t *body, warden_err *err)
     int has_doc = json_object_get(body, "document") != NULL;
     int is_export = strcmp(action, "export") == 0;
     int is_write = strcmp(action, "write") == 0;
+    if (!is_write && json_object_get(body, "version") != NULL)
+        return warden_err_set(err, WARDEN_EINVAL, "\"version\" is not allowed for %s", action);
     if (!is_export && (!has_coll || !has_id))
         return warden_err_set(err, WARDEN_EINVAL, "%s needs \"collection\" and \"id\"", action);
     if (is_export && (has_coll || has_id))
@@ -301,6 +349,8 @@ int keyd_request_decode(json_t **body, uint16_t type, const uint8_t *payload, si
     const field_rule *rules = type == KEYD_MSG_ACCESS     ? ACCESS_FIELDS
                               : type == KEYD_MSG_REGISTER ? REGISTER_FIELDS
                               : type == KEYD_MSG_RETIRE   ? RETIRE_FIELDS
+                              : type == KEYD_MSG_ATTEST   ? ATTEST_FIELDS
+                              : type == KEYD_MSG_IMPORT   ? IMPORT_FIELDS
                                                           : SHRED_FIELDS;
     rc = check_object(j, rules, "", err);
     if (rc == 0 && type == KEYD_MSG_ACCESS)

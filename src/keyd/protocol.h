@@ -22,6 +22,14 @@
  *   STATUS    (empty)
  *   ROTATE    (empty): new KEK version, every DEK re-wrapped online
  *   RETIRE    request_id, version (integer): destroy an old KEK version no DEK uses
+ *   ATTEST    request_id, principal, statement (text: printable UTF-8 and newlines,
+ *             1..KEYD_STATEMENT_MAX bytes), context {source_ip, location, purpose}: append
+ *             the statement to the log if Cedar allows Action::"attest" (src/keyd/attest.c)
+ *   IMPORT    request_id, principal, context {...}, records: 1..KEYD_IMPORT_MAX objects
+ *             {user, collection, id, version (integer), document (object)}: per record a
+ *             write (compare-and-set on version) and a read-back, decided and logged like
+ *             ACCESS write and read, in one log batch and one store commit (src/keyd/import.c)
+ * ACCESS write may carry version? (integer): compare-and-set, written only as that version.
  * Replies (keyd -> client), exactly one per request, in order:
  *   ANSWER    a JSON object, described per request in docs/keyd-protocol.md
  *   ERROR     {"code": <negative WARDEN_E*>, "kind": "...", "error": "..."}
@@ -45,6 +53,8 @@ enum keyd_msg_type {
     KEYD_MSG_STATUS = 5,
     KEYD_MSG_ROTATE = 6,
     KEYD_MSG_RETIRE = 7,
+    KEYD_MSG_ATTEST = 8,
+    KEYD_MSG_IMPORT = 9,
     KEYD_MSG_ANSWER = 0x81,
     KEYD_MSG_ERROR = 0x82,
 };
@@ -55,6 +65,8 @@ enum keyd_msg_type {
 #define KEYD_LOCATION_MAX 64
 #define KEYD_PURPOSE_MAX 256
 #define KEYD_SOURCE_IP_MAX 64
+#define KEYD_IMPORT_MAX 1000 /* records in one IMPORT (one store commit) */
+#define KEYD_STATEMENT_MAX 49152 /* leaves room for the entry around it (64 KiB) */
 
 /* One row of the message table. */
 typedef struct keyd_msg_spec {
@@ -71,7 +83,8 @@ typedef struct keyd_msg_spec {
             {KEYD_MSG_SHRED, "shred", 2, 1024}, {KEYD_MSG_RELOAD, "reload", 0, 0},                 \
             {KEYD_MSG_STATUS, "status", 0, 0}, {KEYD_MSG_ROTATE, "rotate", 0, 0},                  \
             {KEYD_MSG_RETIRE, "retire", 2, 256}, {KEYD_MSG_ANSWER, "answer", 2, 64u << 20},        \
-            {KEYD_MSG_ERROR, "error", 2, 4096},                                                    \
+            {KEYD_MSG_ERROR, "error", 2, 4096}, {KEYD_MSG_ATTEST, "attest", 2, 1u << 18},          \
+            {KEYD_MSG_IMPORT, "import", 2, 32u << 20},                                             \
     }
 
 /* The table row for type, or NULL when the type is unknown. */

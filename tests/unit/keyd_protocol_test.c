@@ -52,7 +52,7 @@ static void keyd_protocol_header_violations(void **state)
     uint32_t n;
     const uint8_t shorter[7] = {0};
     assert_int_equal(header(&t, &n, shorter, sizeof shorter), WARDEN_ETRUNC);
-    const uint8_t unknown[8] = {0, 0, 0, 2, 0, 9, 0, 0};
+    const uint8_t unknown[8] = {0, 0, 0, 2, 0, 0x40, 0, 0};
     assert_int_equal(header(&t, &n, unknown, 8), WARDEN_EPARSE);
     const uint8_t reserved[8] = {0, 0, 0, 2, 0, KEYD_MSG_SHRED, 0, 1};
     assert_int_equal(header(&t, &n, reserved, 8), WARDEN_EPARSE);

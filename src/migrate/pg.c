@@ -1,0 +1,471 @@
+/* The PostgreSQL source: the legacy table (docs/migrate.md has its schema), read with a
+ * server-side cursor inside one repeatable-read transaction so that the source root and
+ * the migration pass see the same snapshot and memory does not grow with the table; and
+ * the progress table warden_migration, kept in the source database so that the deletion
+ * of migrated rows and the record of what was migrated commit in one transaction.
+ * Two sessions: "rd" holds the snapshot and its cursor, "wr" writes progress (committed
+ * batch by batch, independent of the long read) and performs the deletion. */
+#include "migrate/migrate_internal.h"
+
+#include <libpq-fe.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mig_pg {
+    PGconn *rd, *wr;
+    char table[128];
+    char *lit; /* the table name as an SQL literal (PQescapeLiteral) */
+    bool has_progress;
+    bool in_scan;
+};
+
+#define PROGRESS_DDL                                                                               \
+    "CREATE TABLE IF NOT EXISTS warden_migration ("                                                \
+    " source_table text NOT NULL, user_id text NOT NULL, collection text NOT NULL,"                \
+    " id text NOT NULL, state text NOT NULL CHECK (state IN ('pending','done')),"                  \
+    " leaf_hash text NOT NULL, dest_version bigint, migrated_at timestamptz,"                      \
+    " PRIMARY KEY (source_table, user_id, collection, id));"                                       \
+    "CREATE TABLE IF NOT EXISTS warden_migration_run ("                                            \
+    " source_table text PRIMARY KEY, run_id text NOT NULL, destination text NOT NULL,"             \
+    " created_at timestamptz NOT NULL DEFAULT now())"
+
+static int pgerr(warden_err *err, int code, PGconn *c, const char *what)
+{
+    const char *m = PQerrorMessage(c);
+    size_t n = strlen(m);
+    while (n > 0 && (m[n - 1] == '\n' || m[n - 1] == ' '))
+        n--;
+    return warden_err_set(err, code, "postgresql: %s: %.*s", what, (int)n, m);
+}
+
+/* Runs a command without results; ok is the expected status. */
+static int exec(PGconn *c, const char *sql, warden_err *err)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK ? 0 : pgerr(err, WARDEN_EIO, c, sql);
+    PQclear(r);
+    return rc;
+}
+
+static int connect_one(PGconn **out, const char *conninfo, warden_err *err)
+{
+    *out = PQconnectdb(conninfo);
+    if (*out == NULL)
+        return warden_err_set(err, WARDEN_ENOMEM, "postgresql: out of memory");
+    if (PQstatus(*out) != CONNECTION_OK)
+        return pgerr(err, WARDEN_EIO, *out, "connect");
+    return 0;
+}
+
+static bool table_ok(const char *t)
+{
+    size_t n = strlen(t);
+    if (n == 0 || n >= 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '.'))
+            return false;
+    }
+    return t[0] != '.' && t[n - 1] != '.';
+}
+
+int mig_pg_open(mig_pg **out, const char *conninfo, const char *table, bool create, warden_err *err)
+{
+    *out = NULL;
+    if (!table_ok(table))
+        return warden_err_set(err, WARDEN_EINVAL,
+                              "table name \"%.64s\": use letters, digits, '_' and one '.'", table);
+    mig_pg *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    snprintf(p->table, sizeof p->table, "%s", table);
+    int rc = connect_one(&p->rd, conninfo, err);
+    if (rc == 0)
+        rc = connect_one(&p->wr, conninfo, err);
+    if (rc == 0 && (p->lit = PQescapeLiteral(p->wr, table, strlen(table))) == NULL)
+        rc = pgerr(err, WARDEN_ENOMEM, p->wr, "escape");
+    if (rc == 0 && create)
+        rc = exec(p->wr, PROGRESS_DDL, err);
+    if (rc == 0) {
+        PGresult *r = PQexec(p->wr, "SELECT to_regclass('warden_migration') IS NOT NULL");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = pgerr(err, WARDEN_EIO, p->wr, "to_regclass");
+        else
+            p->has_progress = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+        PQclear(r);
+    }
+    if (rc != 0) {
+        mig_pg_free(p);
+        return rc;
+    }
+    *out = p;
+    return 0;
+}
+
+void mig_pg_free(mig_pg *p)
+{
+    if (p == NULL)
+        return;
+    if (p->rd != NULL)
+        PQfinish(p->rd);
+    if (p->wr != NULL)
+        PQfinish(p->wr);
+    PQfreemem(p->lit);
+    free(p);
+}
+
+void mig_pg_name(char *out, size_t cap, const mig_pg *p)
+{
+    snprintf(out, cap, "postgresql:%s/%s", PQdb(p->rd), p->table);
+}
+
+int mig_pg_run(char run[20], mig_pg *p, const char *destination, warden_err *err)
+{
+    uint8_t rnd[8];
+    char hex[17];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        return warden_err_set(err, WARDEN_EINTERNAL, "no random bytes for a run id");
+    for (size_t i = 0; i < 8; i++)
+        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+    const char *v[3] = {p->table, hex, destination};
+    PGresult *r = PQexecParams(p->wr,
+                               "INSERT INTO warden_migration_run (source_table, run_id, "
+                               "destination) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                               3, NULL, v, NULL, NULL, 0);
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : pgerr(err, WARDEN_EIO, p->wr, "run");
+    PQclear(r);
+    if (rc != 0)
+        return rc;
+    r = PQexecParams(p->wr,
+                     "SELECT run_id, destination FROM warden_migration_run WHERE source_table=$1",
+                     1, NULL, v, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1)
+        rc = pgerr(err, WARDEN_EIO, p->wr, "run");
+    else if (strcmp(PQgetvalue(r, 0, 1), destination) != 0)
+        rc = warden_err_set(err, WARDEN_EEXIST,
+                            "table %s is being migrated to \"%.64s\", not \"%.64s\"", p->table,
+                            PQgetvalue(r, 0, 1), destination);
+    else
+        snprintf(run, 20, "%.16s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return rc;
+}
+
+int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, warden_err *err)
+{
+    char sql[1024];
+    int rc = 0;
+    if (new_snapshot &&
+        (rc = exec(p->rd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err)) != 0)
+        return rc;
+    /* Byte order (COLLATE "C") is the order the roots are defined in. */
+    if (p->has_progress)
+        snprintf(sql, sizeof sql,
+                 "DECLARE mig NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, "
+                 "s.collection, s.id, s.document::text, m.state, m.leaf_hash, m.dest_version "
+                 "FROM %s s LEFT JOIN warden_migration m ON m.source_table = %s AND "
+                 "m.user_id = s.user_id AND m.collection = s.collection AND m.id = s.id "
+                 "ORDER BY s.user_id COLLATE \"C\", s.collection COLLATE \"C\", s.id COLLATE \"C\"",
+                 p->table, p->lit);
+    else
+        snprintf(sql, sizeof sql,
+                 "DECLARE mig NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, "
+                 "s.collection, s.id, s.document::text, NULL, NULL, NULL FROM %s s "
+                 "ORDER BY s.user_id COLLATE \"C\", s.collection COLLATE \"C\", s.id COLLATE \"C\"",
+                 p->table);
+    rc = exec(p->rd, sql, err);
+    p->in_scan = rc == 0;
+    return rc;
+}
+
+static char *dup_or_null(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : strdup(PQgetvalue(r, row, col));
+}
+
+int mig_pg_scan_next(mig_pg *p, mig_rec *recs, size_t max, size_t *n, warden_err *err)
+{
+    char sql[64];
+    *n = 0;
+    snprintf(sql, sizeof sql, "FETCH FORWARD %zu FROM mig", max);
+    PGresult *r = PQexec(p->rd, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        int rc = pgerr(err, WARDEN_EIO, p->rd, "fetch");
+        PQclear(r);
+        return rc;
+    }
+    int rows = PQntuples(r);
+    for (int i = 0; i < rows; i++) {
+        mig_rec *x = &recs[i];
+        memset(x, 0, sizeof *x);
+        x->user = dup_or_null(r, i, 0);
+        x->jur = dup_or_null(r, i, 1);
+        x->coll = dup_or_null(r, i, 2);
+        x->id = dup_or_null(r, i, 3);
+        if (!PQgetisnull(r, i, 4))
+            x->doc = json_loadb(PQgetvalue(r, i, 4), (size_t)PQgetlength(r, i, 4),
+                                JSON_REJECT_DUPLICATES, NULL);
+        if (!PQgetisnull(r, i, 5)) {
+            x->prev = strcmp(PQgetvalue(r, i, 5), "done") == 0 ? MIG_PREV_DONE : MIG_PREV_PENDING;
+            if (!mig_unhex(&x->prev_leaf, PQgetvalue(r, i, 6)))
+                x->prev = MIG_PREV_PENDING; /* unreadable progress: re-check the destination */
+            if (!PQgetisnull(r, i, 7) && warden_parse_u64(&x->prev_version, PQgetvalue(r, i, 7),
+                                                          (size_t)PQgetlength(r, i, 7)) != 0)
+                x->prev = MIG_PREV_PENDING;
+        }
+        *n = (size_t)i + 1;
+        /* a NULL name is invalid, not a crash: mig_rec_check reports it */
+        if (x->user == NULL)
+            x->user = strdup("");
+        if (x->jur == NULL)
+            x->jur = strdup("");
+        if (x->coll == NULL)
+            x->coll = strdup("");
+        if (x->id == NULL)
+            x->id = strdup("");
+        if (x->user == NULL || x->jur == NULL || x->coll == NULL || x->id == NULL) {
+            PQclear(r);
+            return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
+int mig_pg_scan_end(mig_pg *p, bool commit, warden_err *err)
+{
+    int rc = p->in_scan ? exec(p->rd, "CLOSE mig", err) : 0;
+    p->in_scan = false;
+    if (rc == 0 && commit)
+        rc = exec(p->rd, "COMMIT", err);
+    return rc;
+}
+
+/* INSERT .. VALUES (...), ... ON CONFLICT for the records of recs[] that pick() selects. */
+static int upsert(mig_pg *p, mig_rec *recs, size_t n, bool (*pick)(const mig_rec *),
+                  const char *state, warden_err *err)
+{
+    warden_buf sql;
+    warden_buf_init(&sql);
+    const char **vals = calloc(n * 5 + 1, sizeof *vals);
+    char(*hex)[65] = calloc(n, sizeof *hex);
+    char(*ver)[24] = calloc(n, sizeof *ver);
+    size_t k = 0, rows = 0;
+    int rc = 0;
+    if (vals == NULL || hex == NULL || ver == NULL ||
+        warden_buf_printf(&sql,
+                          "INSERT INTO warden_migration (source_table, user_id, collection, id, "
+                          "state, leaf_hash, dest_version, migrated_at) VALUES ") != 0) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    vals[k++] = p->table;
+    for (size_t i = 0; i < n; i++) {
+        if (!pick(&recs[i]))
+            continue;
+        mig_hex(hex[i], &recs[i].leaf);
+        snprintf(ver[i], sizeof ver[i], "%llu", (unsigned long long)recs[i].version);
+        bool done = strcmp(state, "done") == 0;
+        if (warden_buf_printf(&sql, "%s($1, $%zu, $%zu, $%zu, '%s', $%zu, %s$%zu::bigint%s, %s)",
+                              rows ? ", " : "", k + 1, k + 2, k + 3, state, k + 4,
+                              done ? "" : "NULLIF(", k + 5, done ? "" : ", 0)",
+                              done ? "now()" : "NULL") != 0) {
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+            goto out;
+        }
+        vals[k++] = recs[i].user;
+        vals[k++] = recs[i].coll;
+        vals[k++] = recs[i].id;
+        vals[k++] = hex[i];
+        vals[k++] = done ? ver[i] : "0";
+        rows++;
+    }
+    if (rows == 0)
+        goto out;
+    /* pending keeps the version an earlier pass recorded: the destination may hold it */
+    if (warden_buf_printf(&sql,
+                          " ON CONFLICT (source_table, user_id, collection, id) DO UPDATE SET "
+                          "state = EXCLUDED.state, leaf_hash = EXCLUDED.leaf_hash, "
+                          "dest_version = COALESCE(EXCLUDED.dest_version, "
+                          "warden_migration.dest_version), migrated_at = "
+                          "COALESCE(EXCLUDED.migrated_at, warden_migration.migrated_at)") != 0 ||
+        warden_buf_cstr(&sql) != 0) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    PGresult *r = PQexecParams(p->wr, (const char *)sql.p, (int)k, NULL, vals, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        rc = pgerr(err, WARDEN_EIO, p->wr, "record progress");
+    PQclear(r);
+out:
+    free(vals);
+    free(hex);
+    free(ver);
+    warden_buf_fini(&sql);
+    return rc;
+}
+
+static bool is_todo(const mig_rec *r)
+{
+    return r->outcome == MIG_O_TODO;
+}
+
+static bool is_done(const mig_rec *r)
+{
+    return r->outcome == MIG_O_DONE;
+}
+
+int mig_pg_mark_pending(mig_pg *p, mig_rec *recs, size_t n, warden_err *err)
+{
+    return upsert(p, recs, n, is_todo, "pending", err);
+}
+
+int mig_pg_mark_done(mig_pg *p, mig_rec *recs, size_t n, warden_err *err)
+{
+    return upsert(p, recs, n, is_done, "done", err);
+}
+
+int mig_pg_done_root(warden_tlog_hash *root, uint64_t *count, mig_pg *p, warden_err *err)
+{
+    char sql[512];
+    mig_merkle m;
+    mig_merkle_init(&m);
+    int rc = exec(p->wr, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+    if (rc != 0)
+        return rc;
+    snprintf(sql, sizeof sql,
+             "DECLARE root NO SCROLL CURSOR FOR SELECT leaf_hash FROM warden_migration "
+             "WHERE source_table = %s AND state = 'done' "
+             "ORDER BY user_id COLLATE \"C\", collection COLLATE \"C\", id COLLATE \"C\"",
+             p->lit);
+    if ((rc = exec(p->wr, sql, err)) != 0)
+        goto out;
+    for (;;) {
+        PGresult *r = PQexec(p->wr, "FETCH FORWARD 10000 FROM root");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = pgerr(err, WARDEN_EIO, p->wr, "fetch");
+            PQclear(r);
+            goto out;
+        }
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows && rc == 0; i++) {
+            warden_tlog_hash h;
+            if (!mig_unhex(&h, PQgetvalue(r, i, 0)))
+                rc = warden_err_set(err, WARDEN_ECORRUPT, "warden_migration: bad leaf_hash");
+            else
+                mig_merkle_add(&m, &h);
+        }
+        PQclear(r);
+        if (rc != 0)
+            goto out;
+        if (rows == 0)
+            break;
+    }
+out:
+    if (rc == 0)
+        rc = exec(p->wr, "COMMIT", err);
+    else
+        (void)exec(p->wr, "ROLLBACK", NULL);
+    mig_merkle_root(root, &m);
+    *count = m.n;
+    return rc;
+}
+
+int mig_pg_delete_check(mig_pg *p, uint64_t *deletable, uint64_t *changed, uint64_t *kept,
+                        warden_err *err)
+{
+    char sql[1024];
+    *deletable = *changed = *kept = 0;
+    int rc = exec(p->wr, "BEGIN", err);
+    if (rc != 0)
+        return rc;
+    /* Writers wait until we commit; readers do not. */
+    snprintf(sql, sizeof sql, "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", p->table);
+    if ((rc = exec(p->wr, sql, err)) != 0)
+        goto fail;
+    snprintf(sql, sizeof sql,
+             "DECLARE del NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, s.collection, "
+             "s.id, s.document::text, m.state, m.leaf_hash FROM %s s LEFT JOIN warden_migration "
+             "m ON m.source_table = %s AND m.user_id = s.user_id AND m.collection = s.collection "
+             "AND m.id = s.id",
+             p->table, p->lit);
+    if ((rc = exec(p->wr, sql, err)) != 0)
+        goto fail;
+    for (;;) {
+        PGresult *r = PQexec(p->wr, "FETCH FORWARD 1000 FROM del");
+        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+            rc = pgerr(err, WARDEN_EIO, p->wr, "fetch");
+            PQclear(r);
+            goto fail;
+        }
+        int rows = PQntuples(r);
+        for (int i = 0; i < rows; i++) {
+            if (PQgetisnull(r, i, 5)) {
+                (*kept)++;
+                continue;
+            }
+            warden_tlog_hash now, rec;
+            json_t *doc = json_loadb(PQgetvalue(r, i, 4), (size_t)PQgetlength(r, i, 4),
+                                     JSON_REJECT_DUPLICATES, NULL);
+            bool same = doc != NULL && mig_unhex(&rec, PQgetvalue(r, i, 6)) &&
+                        mig_leaf(&now, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+                                 PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), doc) &&
+                        memcmp(now.b, rec.b, sizeof now.b) == 0;
+            json_decref(doc);
+            if (strcmp(PQgetvalue(r, i, 5), "done") != 0)
+                (*kept)++; /* refused, conflict or failed in this run: reported, kept */
+            else if (same)
+                (*deletable)++;
+            else
+                (*changed)++; /* changed after it was migrated: migrate it again first */
+        }
+        PQclear(r);
+        if (rows == 0)
+            break;
+    }
+    if ((rc = exec(p->wr, "CLOSE del", err)) != 0)
+        goto fail;
+    if (*changed > 0)
+        return mig_pg_rollback(p, err);
+    return 0; /* the lock is held until mig_pg_delete_commit */
+fail:
+    (void)exec(p->wr, "ROLLBACK", NULL);
+    return rc;
+}
+
+int mig_pg_delete_commit(mig_pg *p, uint64_t expect, warden_err *err)
+{
+    char sql[1024];
+    snprintf(sql, sizeof sql,
+             "DELETE FROM %s s USING warden_migration m WHERE m.source_table = %s AND "
+             "m.state = 'done' AND m.user_id = s.user_id AND m.collection = s.collection AND "
+             "m.id = s.id",
+             p->table, p->lit);
+    PGresult *r = PQexec(p->wr, sql);
+    int rc = 0;
+    if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+        rc = pgerr(err, WARDEN_EIO, p->wr, "delete");
+    } else {
+        uint64_t got = 0;
+        const char *t = PQcmdTuples(r);
+        if (warden_parse_u64(&got, t, strlen(t)) != 0 || got != expect)
+            rc = warden_err_set(err, WARDEN_ECORRUPT,
+                                "delete removed %s rows, expected %llu: rolled back", t,
+                                (unsigned long long)expect);
+    }
+    PQclear(r);
+    if (rc == 0)
+        return exec(p->wr, "COMMIT", err);
+    (void)exec(p->wr, "ROLLBACK", NULL);
+    return rc;
+}
+
+int mig_pg_rollback(mig_pg *p, warden_err *err)
+{
+    return exec(p->wr, "ROLLBACK", err);
+}
