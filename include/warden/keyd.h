@@ -161,6 +161,7 @@ enum {
     WARDEN_KEYD_MSG_REGISTER = 2,
     WARDEN_KEYD_MSG_SHRED = 3,
     WARDEN_KEYD_MSG_STATUS = 5,
+    WARDEN_KEYD_MSG_INVENTORY = 10, /* what the region holds (residency report) */
 };
 
 /* A thread-safe pool of persistent connections to one keyd socket, for long-lived clients

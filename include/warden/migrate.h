@@ -18,6 +18,7 @@
 #include "warden/common.h"
 #include "warden/tlog.h"
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -106,5 +107,12 @@ typedef struct warden_migrate_verify_opts {
  * WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_migrate_verify(warden_migrate_report *r,
                                           const warden_migrate_verify_opts *o, warden_err *err);
+
+/* Counts a legacy PostgreSQL table (NULL: "legacy_records") by home jurisdiction, for the
+ * residency report: *out is an array of {"jurisdiction","users","records"}, in byte order
+ * of jurisdiction. Errors: WARDEN_EINVAL (table name), WARDEN_EIO (connect or query: the
+ * server's message), WARDEN_ECORRUPT, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_migrate_census(json_t **out, const char *conninfo, const char *table,
+                                          warden_err *err);
 
 #endif

@@ -73,6 +73,31 @@ typedef struct warden_report_whocan_query {
 WARDEN_MUST_USE int warden_report_whocan(json_t **out, const warden_report_whocan_query *q,
                                          warden_err *err);
 
+/* A legacy copy outside keyd: region name and a libpq connection string. */
+typedef struct warden_report_legacy {
+    const char *region;
+    const char *conninfo;
+} warden_report_legacy;
+
+/* What the residency report looks at: the cluster file (each region's keyd is asked over
+ * its socket, from its keyd config) and optional legacy PostgreSQL copies. */
+typedef struct warden_report_residency_query {
+    const char *cluster;
+    const warden_report_legacy *legacy;
+    size_t n_legacy;
+    const char *legacy_table; /* NULL: "legacy_records" (docs/migrate.md's schema) */
+} warden_report_residency_query;
+
+/* Builds the residency report: per jurisdiction, each region (and store) holding its
+ * active users' records, and every holding the cluster file or the region's keyd config
+ * forbids; *violations gets their number (rows of the "violations" table). Errors:
+ * those of warden_cluster_load, WARDEN_EIO (a keyd or database unreachable: the message
+ * names the region), WARDEN_ECORRUPT (a keyd answering as another region), WARDEN_EINVAL
+ * (a legacy region not in the cluster), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_report_residency(json_t **out, uint64_t *violations,
+                                            const warden_report_residency_query *q,
+                                            warden_err *err);
+
 /* Appends report (a document built above) as plain-text tables to out. Errors:
  * WARDEN_EINVAL (not a report document), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_report_render_text(warden_buf *out, const json_t *report,

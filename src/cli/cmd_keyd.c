@@ -17,6 +17,7 @@ void cmd_keyd_usage(FILE *out)
             "usage: warden keyd --config FILE\n"
             "       warden keyd reload --socket PATH\n"
             "       warden keyd status --socket PATH\n"
+            "       warden keyd inventory --socket PATH\n"
             "       warden keyd check --log DIR --archive DIR --vkey VKEY\n\n"
             "Runs the custodian for one region: the only process holding keys and plaintext.\n"
             "Every request is decided with Cedar and logged durably before anything is\n"
@@ -156,12 +157,17 @@ int cmd_keyd(int argc, char **argv)
         printf("ok %llu decisions re-run\n", (unsigned long long)n);
         return 0;
     }
-    if (argc >= 2 && (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "status") == 0)) {
+    if (argc >= 2 && (strcmp(argv[1], "reload") == 0 || strcmp(argv[1], "status") == 0 ||
+                      strcmp(argv[1], "inventory") == 0)) {
         if (opts(v, N, argc, argv, 2, "keyd") != 0 || v[1] == NULL) {
             cmd_keyd_usage(stderr);
             return 2;
         }
-        return call(v[1], strcmp(argv[1], "reload") == 0 ? KEYD_MSG_RELOAD : KEYD_MSG_STATUS, NULL);
+        return call(v[1],
+                    strcmp(argv[1], "reload") == 0   ? KEYD_MSG_RELOAD
+                    : strcmp(argv[1], "status") == 0 ? KEYD_MSG_STATUS
+                                                     : KEYD_MSG_INVENTORY,
+                    NULL);
     }
     if (opts(v, N, argc, argv, 1, "keyd") != 0 || v[0] == NULL) {
         cmd_keyd_usage(stderr);

@@ -18,6 +18,8 @@ void cmd_report_usage(FILE *out)
             "FILE])\n"
             "                             --user U --jurisdiction J --collection C [--id ID]\n"
             "                             [--region R] [--networks CSV] [--locations L1,L2,..]\n"
+            "       warden report residency --cluster CLUSTER.JSON [--legacy REGION=CONNINFO]...\n"
+            "                             [--legacy-table TABLE]\n"
             "  every report: [--json | --html] [--out FILE]\n\n"
             "replay re-runs every decision of the verified log with the archived policy set it\n"
             "names (default archive: DIR.policysets, or URL/policysets) and lists those that\n"
@@ -26,6 +28,9 @@ void cmd_report_usage(FILE *out)
             "protected data, and charts them over time (TIME: 2026-11-25 or 2026-11-25T13:00).\n"
             "who-can evaluates the policies for every principal of the directory, location and\n"
             "purpose, and lists who could read the record's protected and excepted fields.\n"
+            "residency asks every region's keyd what it holds (and counts legacy PostgreSQL\n"
+            "copies by jurisdiction) and lists holdings the cluster file or the region's keyd\n"
+            "config forbids (exit status 3 when any is found).\n"
             "Output: text tables, JSON (--json) or one self-contained HTML page (--html).\n"
             "VKEY is the log's verifier key text or a file holding it.\n");
 }
@@ -86,15 +91,19 @@ int cmd_report(int argc, char **argv)
         NETS,
         LOCS,
         OUT,
+        CLUSTER,
+        LTABLE,
         NOPTS
     };
     static const char *const NAMES[NOPTS] = {"log",          "dir",        "vkey",     "archive",
                                              "since",        "config",     "entities", "user",
                                              "jurisdiction", "collection", "id",       "region",
-                                             "networks",     "locations",  "out"};
+                                             "networks",     "locations",  "out",      "cluster",
+                                             "legacy-table"};
     const char *v[NOPTS] = {0};
     const char *policies[MAX_POLICY_FILES];
-    size_t npol = 0;
+    size_t npol = 0, nleg = 0;
+    warden_report_legacy legacy[MAX_POLICY_FILES];
     int format = 0;
     if (argc < 2) {
         cmd_report_usage(stderr);
@@ -111,13 +120,23 @@ int cmd_report(int argc, char **argv)
         for (int j = 0; j < NOPTS && strncmp(a, "--", 2) == 0; j++)
             if (strcmp(a + 2, NAMES[j]) == 0)
                 k = j;
-        bool pol = strcmp(a, "--policies") == 0;
-        if ((k < 0 && !pol) || i + 1 >= argc) {
+        bool pol = strcmp(a, "--policies") == 0, leg = strcmp(a, "--legacy") == 0;
+        if ((k < 0 && !pol && !leg) || i + 1 >= argc) {
             fprintf(stderr, "warden report: %s '%s'\n",
-                    k < 0 && !pol ? "unknown argument" : "missing value for", a);
+                    k < 0 && !pol && !leg ? "unknown argument" : "missing value for", a);
             return 2;
         }
-        if (pol) {
+        if (leg) {
+            char *eq = strchr(argv[i + 1], '=');
+            if (eq == NULL || eq == argv[i + 1] || nleg == MAX_POLICY_FILES) {
+                fprintf(stderr, "warden report: --legacy wants REGION=CONNINFO (at most %d)\n",
+                        MAX_POLICY_FILES);
+                return 2;
+            }
+            *eq = '\0';
+            legacy[nleg].region = argv[++i];
+            legacy[nleg++].conninfo = eq + 1;
+        } else if (pol) {
             if (npol == MAX_POLICY_FILES) {
                 fprintf(stderr, "warden report: more than %d --policies\n", MAX_POLICY_FILES);
                 return 2;
@@ -131,7 +150,7 @@ int cmd_report(int argc, char **argv)
     warden_buf vk;
     warden_buf_init(&vk);
     json_t *doc = NULL;
-    uint64_t differ = 0;
+    uint64_t differ = 0, violations = 0;
     int rc, st = 0;
     if (strcmp(what, "replay") == 0 || strcmp(what, "access") == 0) {
         if ((v[LOG] == NULL) == (v[DIR] == NULL) || v[VKEY] == NULL) {
@@ -163,6 +182,16 @@ int cmd_report(int argc, char **argv)
                                         .networks_file = v[NETS],
                                         .locations = v[LOCS]};
         rc = warden_report_whocan(&doc, &q, &err);
+    } else if (strcmp(what, "residency") == 0) {
+        if (v[CLUSTER] == NULL) {
+            fprintf(stderr, "warden report residency: give --cluster\n");
+            return 2;
+        }
+        warden_report_residency_query q = {.cluster = v[CLUSTER],
+                                           .legacy = legacy,
+                                           .n_legacy = nleg,
+                                           .legacy_table = v[LTABLE]};
+        rc = warden_report_residency(&doc, &violations, &q, &err);
     } else {
         fprintf(stderr, "warden report: unknown report '%s'\n", what);
         cmd_report_usage(stderr);
@@ -177,6 +206,12 @@ int cmd_report(int argc, char **argv)
         fflush(stdout);
         fprintf(stderr, "warden report replay: %llu decisions differ from the log\n",
                 (unsigned long long)differ);
+        st = 3;
+    } else if (violations > 0) {
+        fflush(stdout);
+        fprintf(stderr, "warden report residency: %llu holdings where the placement policy "
+                        "forbids them\n",
+                (unsigned long long)violations);
         st = 3;
     }
     json_decref(doc);

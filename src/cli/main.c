@@ -16,7 +16,7 @@ static const cli_command COMMANDS[] = {
     {"serve", "run one region of a cluster: keyd and its gateway", cmd_serve, cmd_serve_usage},
     {"demo", "run the Project Texas story end to end on 127.0.0.1", cmd_demo, cmd_demo_usage},
     {"token", "bearer tokens: keygen, pubkey, issue, verify", cmd_token, cmd_token_usage},
-    {"report", "auditor's reports: replay, access, who-can", cmd_report, cmd_report_usage},
+    {"report", "auditor's reports: replay, access, who-can, residency", cmd_report, cmd_report_usage},
     {"migrate", "move legacy copies in, verified; verify a migration", cmd_migrate,
      cmd_migrate_usage},
     {NULL, NULL, NULL, NULL},

@@ -282,6 +282,42 @@ static const demo_step SHREDDING[] = {
      .why = "allowed by policy, and still unreadable: the key is destroyed"},
 };
 
+static const demo_step MIGRATION[] = {
+    {.run = demo_step_legacy,
+     .title = "the legacy regions' backups: PostgreSQL databases of US users' records",
+     .why = "copies made before the arrangement; the platform promised to move them to the "
+            "custodian and delete them"},
+    {.run = demo_step_residency,
+     .title = "the auditor's residency report, before the migration",
+     .want_decision = "violations",
+     .why = "every region's keyd says what it holds (INVENTORY) and the legacy databases are "
+            "counted by jurisdiction: US records in virginia and singapore break the cluster "
+            "file's placement"},
+    {.run = demo_step_migrate,
+     .title = "virginia's legacy US records migrate to texas",
+     .region = "virginia",
+     .path = "texas",
+     .why = "each record is registered and written through texas's keyd (decided and logged), "
+            "read back and compared by hash; signed statements with Merkle roots go into "
+            "texas's log; then the source rows are deleted"},
+    {.run = demo_step_migrate,
+     .title = "singapore's legacy US records migrate to texas",
+     .region = "singapore",
+     .path = "texas",
+     .why = "texas may not hold Singapore users' records: keyd's store decision refuses them, "
+            "and they stay where the cluster file allows them"},
+    {.run = demo_step_residency,
+     .title = "the auditor's residency report, after the migration",
+     .want_decision = "none",
+     .why = "US records are now only in texas; the SG records left in singapore are allowed "
+            "there"},
+    {.run = demo_step_verify,
+     .title = "the auditor verifies each migration from texas's log and texas alone",
+     .path = "texas",
+     .why = "the statements' signatures, the roots, and every migrated record readable in the "
+            "destination: no trust in the migrator needed"},
+};
+
 #define CHAPTER(title, steps)                                                                      \
     {                                                                                              \
         title, steps, sizeof steps / sizeof steps[0]                                               \
@@ -293,5 +329,7 @@ const demo_chapter demo_chapters[] = {
     CHAPTER("Chapter 2 - routing: a request is served only where the data may live", ROUTING),
     CHAPTER("Chapter 3 - access: who reads what, from which network, for what purpose", ACCESS),
     CHAPTER("Chapter 4 - shredding: a destroyed key makes every copy unreadable", SHREDDING),
+    CHAPTER("Chapter 5 - migration: legacy backups moved to the custodian, verifiably",
+            MIGRATION),
     {NULL, NULL, 0},
 };

@@ -47,6 +47,7 @@ int warden_demo_run(unsigned *failed, const warden_demo_options *o, volatile sig
         }
     }
 out:;
+    demo_pg_stop(&d.pg);
     unsigned bad = demo_regions_stop(&d);
     d.failed += bad;
     if (rc == 0) {

@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -38,6 +39,16 @@ typedef struct demo_region {
     int metrics_ok; /* the gateway's /metrics counters equal the demo's */
 } demo_region;
 
+/* The demo's PostgreSQL server (pg.c): the legacy regions' databases. */
+typedef struct demo_pg {
+    char dir[64]; /* its temporary directory under /tmp ("" when none) */
+    pid_t pid;          /* the postmaster, 0 when not running */
+    int port;
+    bool as_other; /* root: run as uid/gid of warden-pg */
+    uid_t uid;
+    gid_t gid;
+} demo_pg;
+
 typedef struct demo {
     FILE *out;
     volatile sig_atomic_t *stop;
@@ -55,6 +66,12 @@ typedef struct demo {
     char *policy_reason[DEMO_POLICIES_MAX];
     size_t n_policies;
     unsigned steps, failed;
+    demo_pg pg;
+    char mig_key[PATH_MAX + 32]; /* the migration signing key, once made */
+    char mig_vkey[256];
+    char mig_run[DEMO_REGIONS_MAX][20]; /* run ids of the migrations, in order */
+    uint64_t mig_done[DEMO_REGIONS_MAX];
+    size_t n_mig;
 } demo;
 
 /* ---- setup.c ---- */
@@ -82,6 +99,18 @@ int demo_regions_start(demo *d, warden_err *err);
 /* SIGTERM to every running region, then waits (SIGKILL after a grace period). Returns the
  * number of regions that did not exit 0. */
 unsigned demo_regions_stop(demo *d);
+
+/* ---- pg.c ---- */
+
+/* Starts PostgreSQL (initdb in a new temporary directory, the server as our child).
+ * Errors: WARDEN_ENOTFOUND (not installed: the message says so), WARDEN_EIO. */
+int demo_pg_start(demo_pg *p, warden_err *err);
+/* Stops the server (if running) and removes its directory; safe to call twice. */
+void demo_pg_stop(demo_pg *p);
+/* The libpq connection string of database db. */
+void demo_pg_conninfo(char *out, size_t cap, const demo_pg *p, const char *db);
+/* Runs sql (one or more commands) in database db. Errors: WARDEN_EIO. */
+int demo_pg_exec(const demo_pg *p, const char *db, const char *sql, warden_err *err);
 
 /* ---- http.c ---- */
 
@@ -165,6 +194,11 @@ extern const demo_chapter demo_chapters[];
 
 /* Step actions of their own (steps.c). */
 void demo_step_shred(demo *d, const demo_step *s, demo_check *c);
+/* The migration chapter's actions (migration.c). */
+void demo_step_legacy(demo *d, const demo_step *s, demo_check *c);
+void demo_step_residency(demo *d, const demo_step *s, demo_check *c);
+void demo_step_migrate(demo *d, const demo_step *s, demo_check *c);
+void demo_step_verify(demo *d, const demo_step *s, demo_check *c);
 
 /* Replays the scenario; counts into d->steps and d->failed. Errors only when the demo cannot
  * go on (interrupted, out of memory). */

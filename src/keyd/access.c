@@ -666,6 +666,8 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
                             "outcome", "ok");
         break;
     }
+    case KEYD_MSG_INVENTORY:
+        return keyd_do_inventory(answer, k, err);
     case KEYD_MSG_STATUS: {
         char hash[72];
         warden_keyd_policy_hash(hash, k);

@@ -16,7 +16,8 @@
 _Static_assert((int)WARDEN_KEYD_MSG_ACCESS == (int)KEYD_MSG_ACCESS &&
                    (int)WARDEN_KEYD_MSG_REGISTER == (int)KEYD_MSG_REGISTER &&
                    (int)WARDEN_KEYD_MSG_SHRED == (int)KEYD_MSG_SHRED &&
-                   (int)WARDEN_KEYD_MSG_STATUS == (int)KEYD_MSG_STATUS,
+                   (int)WARDEN_KEYD_MSG_STATUS == (int)KEYD_MSG_STATUS &&
+                   (int)WARDEN_KEYD_MSG_INVENTORY == (int)KEYD_MSG_INVENTORY,
                "public message numbers must match the protocol table");
 
 struct warden_keyd_client {

@@ -129,6 +129,10 @@ WARDEN_MUST_USE int keyd_do_retire(json_t **answer, warden_keyd *k, const json_t
 WARDEN_MUST_USE int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t *body,
                                    warden_err *err);
 
+/* inventory.c: the region's users (jurisdiction, state) and live records counted per
+ * collection, plus its configured jurisdictions; no keys or contents. Not logged. */
+WARDEN_MUST_USE int keyd_do_inventory(json_t **answer, warden_keyd *k, warden_err *err);
+
 /* access.c's steps for batched paths (import.c), so that a batch decides, logs, encrypts
  * and redacts exactly like single requests. keyd_access_prepare decides one ACCESS body
  * (read: both data classes; write: "record") for an owner of the given jurisdiction and

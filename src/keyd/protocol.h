@@ -29,6 +29,8 @@
  *             {user, collection, id, version (integer), document (object)}: per record a
  *             write (compare-and-set on version) and a read-back, decided and logged like
  *             ACCESS write and read, in one log batch and one store commit (src/keyd/import.c)
+ *   INVENTORY (empty): users with jurisdiction, state and live records per collection, and
+ *             the configured jurisdictions; no keys or contents (src/keyd/inventory.c)
  * ACCESS write may carry version? (integer): compare-and-set, written only as that version.
  * Replies (keyd -> client), exactly one per request, in order:
  *   ANSWER    a JSON object, described per request in docs/keyd-protocol.md
@@ -55,6 +57,7 @@ enum keyd_msg_type {
     KEYD_MSG_RETIRE = 7,
     KEYD_MSG_ATTEST = 8,
     KEYD_MSG_IMPORT = 9,
+    KEYD_MSG_INVENTORY = 10,
     KEYD_MSG_ANSWER = 0x81,
     KEYD_MSG_ERROR = 0x82,
 };
@@ -85,6 +88,7 @@ typedef struct keyd_msg_spec {
             {KEYD_MSG_RETIRE, "retire", 2, 256}, {KEYD_MSG_ANSWER, "answer", 2, 64u << 20},        \
             {KEYD_MSG_ERROR, "error", 2, 4096}, {KEYD_MSG_ATTEST, "attest", 2, 1u << 18},          \
             {KEYD_MSG_IMPORT, "import", 2, 32u << 20},                                             \
+            {KEYD_MSG_INVENTORY, "inventory", 0, 0},                                               \
     }
 
 /* The table row for type, or NULL when the type is unknown. */

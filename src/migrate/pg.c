@@ -469,3 +469,48 @@ int mig_pg_rollback(mig_pg *p, warden_err *err)
 {
     return exec(p->wr, "ROLLBACK", err);
 }
+
+int warden_migrate_census(json_t **out, const char *conninfo, const char *table, warden_err *err)
+{
+    *out = NULL;
+    if (table == NULL)
+        table = "legacy_records";
+    if (!table_ok(table))
+        return warden_err_set(err, WARDEN_EINVAL,
+                              "table name \"%.64s\": use letters, digits, '_' and one '.'", table);
+    char sql[512];
+    snprintf(sql, sizeof sql,
+             "SELECT jurisdiction, count(DISTINCT user_id), count(*) FROM %s "
+             "GROUP BY jurisdiction ORDER BY jurisdiction COLLATE \"C\"",
+             table);
+    PGconn *c = NULL;
+    PGresult *r = NULL;
+    json_t *rows = json_array();
+    int rc = rows == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
+                          : connect_one(&c, conninfo, err);
+    if (rc == 0) {
+        r = PQexec(c, sql);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            rc = pgerr(err, WARDEN_EIO, c, table);
+    }
+    for (int i = 0; rc == 0 && i < PQntuples(r); i++) {
+        uint64_t users = 0, records = 0;
+        if (warden_parse_u64(&users, PQgetvalue(r, i, 1), (size_t)PQgetlength(r, i, 1)) != 0 ||
+            warden_parse_u64(&records, PQgetvalue(r, i, 2), (size_t)PQgetlength(r, i, 2)) != 0) {
+            rc = warden_err_set(err, WARDEN_ECORRUPT, "postgresql: a count is not a number");
+            break;
+        }
+        json_t *row = json_pack("{s:s, s:I, s:I}", "jurisdiction", PQgetvalue(r, i, 0), "users",
+                                (json_int_t)users, "records", (json_int_t)records);
+        if (row == NULL || json_array_append_new(rows, row) != 0)
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    }
+    PQclear(r);
+    if (c != NULL)
+        PQfinish(c);
+    if (rc != 0)
+        json_decref(rows);
+    else
+        *out = rows;
+    return rc;
+}

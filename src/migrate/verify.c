@@ -42,11 +42,23 @@ static int each_statement(warden_tlog_source *src, uint64_t size,
         char path[WARDEN_TLOG_PATH_MAX];
         warden_tlog_bundle bd;
         b.len = 0;
-        if ((rc = warden_tlog_tile_path(path, sizeof path, WARDEN_TLOG_ENTRIES_LEVEL, n, w)) != 0 ||
-            (rc = warden_tlog_source_get(&b, src, path, BUNDLE_MAX, err)) != 0 ||
-            (rc = warden_tlog_bundle_parse(&bd, b.p, b.len, w, err)) != 0)
+        unsigned got = w;
+        if ((rc = warden_tlog_tile_path(path, sizeof path, WARDEN_TLOG_ENTRIES_LEVEL, n, w)) != 0)
             break;
-        for (size_t i = 0; i < bd.count && rc == 0; i++) {
+        rc = warden_tlog_source_get(&b, src, path, BUNDLE_MAX, err);
+        if (rc == WARDEN_ENOTFOUND && w < WARDEN_TLOG_TILE_WIDTH) {
+            /* A live log: the partial bundle was superseded by the full one since the
+             * checkpoint (tlog-tiles lets the server delete it); its first w entries are
+             * the same. */
+            b.len = 0;
+            got = WARDEN_TLOG_TILE_WIDTH;
+            if ((rc = warden_tlog_tile_path(path, sizeof path, WARDEN_TLOG_ENTRIES_LEVEL, n, 0)) ==
+                0)
+                rc = warden_tlog_source_get(&b, src, path, BUNDLE_MAX, err);
+        }
+        if (rc != 0 || (rc = warden_tlog_bundle_parse(&bd, b.p, b.len, got, err)) != 0)
+            break;
+        for (size_t i = 0; i < bd.count && i < w && rc == 0; i++) {
             json_t *e = json_loadb((const char *)bd.entry[i], bd.len[i], 0, NULL);
             const char *action = json_string_value(json_object_get(e, "action"));
             const char *dec = json_string_value(json_object_get(e, "decision"));

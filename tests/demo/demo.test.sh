@@ -58,12 +58,37 @@ has '-> allow, log index [0-9]+ in texas.s log'
 [ "$(grep -c -e '-> 410' "$T/out")" = 2 ] || fail "expected two 410 answers after the shred"
 # protected values never shown to those who may not see them
 grep -A12 'engineer in Beijing reads' "$T/out" | grep -q 'door code' && fail "protected text leaked"
+# chapter 5: migration of the legacy PostgreSQL copies, with the residency report around it
+has '^== Chapter 5 - migration'
+grep -A12 'residency report, before the migration' "$T/out" >"$T/before"
+grep -Eq 'US +in virginia +\(legacy, postgresql\) +40 users +200 records +<- not allowed' "$T/before" ||
+    fail "before: legacy US records in virginia not shown"
+grep -Eq '^ +virginia +postgresql US +40 users +200 records: the cluster file does not let' "$T/before" ||
+    fail "before: virginia's violation not listed"
+grep -Eq '^ +singapore +postgresql US +20 users +60 records: the cluster file does not let' "$T/before" ||
+    fail "before: singapore's violation not listed"
+grep -q -e '-> 2 violations' "$T/before" || fail "before: not 2 violations"
+has '-> run [0-9a-f]{16}: 200 source records \(root logged first\), 200 migrated .* 0 refused .* 0 conflicts, 0 failed; 200 source rows deleted$'
+has '-> run [0-9a-f]{16}: 70 source records \(root logged first\), 60 migrated .* 10 refused by residency \(left in singapore\), 0 conflicts, 0 failed; 60 source rows deleted$'
+grep -A12 'residency report, after the migration' "$T/out" >"$T/after"
+grep -Eq 'US +in texas +\(custodian, keyd\) +61 users +263 records$' "$T/after" ||
+    fail "after: the migrated users are not in texas"
+grep -Eq 'SG +in singapore +\(legacy, postgresql\) +5 users +10 records$' "$T/after" ||
+    fail "after: the refused SG records are not left in singapore"
+grep -A1 'VIOLATIONS' "$T/after" | grep -Eq '^ +none$' || fail "after: violations listed"
+grep -q -e '-> 0 violations' "$T/after" || fail "after: not 0 violations"
+grep -Eq 'US +in (virginia|singapore)' "$T/after" && fail "after: US records left in a legacy region"
+[ "$(grep -Ec -e '-> migration [0-9a-f]{16} verified: statement signed' "$T/out")" = 2 ] ||
+    fail "two migrations should verify"
+has 'source 200 records, root ([A-Za-z0-9+/=]+); 200 migrated records read back, root \1 matches; 200 source rows deleted'
+has 'source 70 records, root [A-Za-z0-9+/=]+; 60 migrated records read back, root [A-Za-z0-9+/=]+ matches; 60 source rows deleted'
 # evidence: texas answered 16 requests (3 denied, 1 redirected); its log also holds the
-# refusal keyd logs for each new user's first write, before the gateway registers them (2).
+# refusal keyd logs for each new user's first write, before the gateway registers them (2),
+# and the migration's registrations, writes, reads and statements (so its size is not fixed).
 # virginia logged nothing but its start (two starts if ports had to be picked again): the
 # US request that reached it was redirected, not served; singapore logged its refusal of
 # the employee's request for ava, whom it does not hold
-has '^texas +16 +12 +3 +1 +(21|22) +yes +same +agree$'
+has '^texas +16 +12 +3 +1 +[0-9]{3,} +yes +same +agree$'
 has '^virginia +1 +0 +0 +1 +[12] +yes +same +agree$'
 has '^singapore +4 +2 +0 +1 +[67] +yes +same +agree$'
 for r in texas virginia singapore; do
@@ -75,6 +100,7 @@ done
 has '^All regions stopped cleanly\.$'
 
 [ -n "$(pids_with "$T/d/cluster.json")" ] && fail "a region process is left"
+[ -n "$(pids_with "/tmp/warden-demo-pg.")" ] && fail "a PostgreSQL process is left"
 [ -d "$T/d/texas/log" ] || fail "--dir was not kept"
 vk=$("$W" log vkey --key "$T/d/texas/log.key") || fail "vkey"
 "$W" log verify --dir "$T/d/texas/log" --vkey "$vk" >/dev/null || fail "texas log does not verify"

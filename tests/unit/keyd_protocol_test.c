@@ -58,6 +58,12 @@ static void keyd_protocol_header_violations(void **state)
     assert_int_equal(header(&t, &n, reserved, 8), WARDEN_EPARSE);
     const uint8_t status_body[8] = {0, 0, 0, 1, 0, KEYD_MSG_STATUS, 0, 0};
     assert_int_equal(header(&t, &n, status_body, 8), WARDEN_ELIMIT);
+    /* INVENTORY is a known type with an empty payload, like STATUS */
+    const uint8_t inventory[8] = {0, 0, 0, 0, 0, KEYD_MSG_INVENTORY, 0, 0};
+    assert_int_equal(header(&t, &n, inventory, 8), 0);
+    assert_int_equal(t, KEYD_MSG_INVENTORY);
+    const uint8_t inventory_body[8] = {0, 0, 0, 2, 0, KEYD_MSG_INVENTORY, 0, 0};
+    assert_int_equal(header(&t, &n, inventory_body, 8), WARDEN_ELIMIT);
     const uint8_t huge[8] = {0xff, 0xff, 0xff, 0xff, 0, KEYD_MSG_ACCESS, 0, 0};
     assert_int_equal(header(&t, &n, huge, 8), WARDEN_ELIMIT);
     const uint8_t shred_big[8] = {0, 0, 4, 1, 0, KEYD_MSG_SHRED, 0, 0}; /* 1025 > 1024 */
