@@ -65,9 +65,15 @@ code=$(curl -s -o "$T/put.json" -w '%{http_code}' -X PUT -H "Authorization: Bear
 [ "$code" = 200 ] || fail "PUT answered $code: $(cat "$T/put.json")"
 grep -q '"decision":"allow"' "$T/put.json" || fail "PUT: $(cat "$T/put.json")"
 
-# the log is served and verifies with the region's log key
+# the log is served and verifies with the region's log key. An answer is released once its
+# entry is durable in the journal; the signed checkpoint covering it follows within one
+# publication (docs/tlog.md), so wait for it rather than race it.
 vk=$("$W" log vkey --key texas/log.key) || fail "vkey"
-"$W" log verify --url "$URL/log" --vkey "$vk" >"$T/verify.out" || fail "log verify --url"
+for _ in $(seq 50); do
+    "$W" log verify --url "$URL/log" --vkey "$vk" >"$T/verify.out" || fail "log verify --url"
+    grep -Eq '^ok [3-9][0-9]* entries$' "$T/verify.out" && break
+    sleep 0.1
+done
 grep -Eq '^ok [3-9][0-9]* entries$' "$T/verify.out" || fail "verify printed $(cat "$T/verify.out")"
 
 # SIGHUP reloads keyd's policies (and the region keeps serving)
