@@ -161,6 +161,10 @@ WARDEN_MUST_USE int keyd_refusal_log(json_t **answer, warden_keyd *k, uint16_t t
  * regardless, so a failure is only reported on stderr. */
 void keyd_violation_log(warden_keyd *k, const warden_keyd_peer *peer, const uint8_t header[8],
                         int code, const char *category);
+/* canon.c. Appends j's canonical text to out: byte for byte json_dumps(j, JSON_COMPACT |
+ * JSON_SORT_KEYS | JSON_ENSURE_ASCII), without its copies; grows out wiping the old block.
+ * On error out is as before. Errors: WARDEN_EINVAL (invalid UTF-8), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_json_canon(warden_buf *out, const json_t *j, warden_err *err);
 /* The canonical text of entry in *text (free() it). Errors: WARDEN_ELIMIT, WARDEN_ENOMEM. */
 WARDEN_MUST_USE int keyd_audit_text(char **text, size_t *len, const json_t *entry,
                                     warden_err *err);
