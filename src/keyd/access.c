@@ -55,31 +55,39 @@ static void verdict_fini(verdict *v)
     v->policies = v->errors = NULL;
 }
 
-/* Decides principal/action/resource with ctx (+ data_class when given). */
+/* Decides principal/action/resource with ctx (+ data_class when given). ctx is borrowed:
+ * data_class is set in it for the decision and removed again, since copying the whole
+ * context for each decision cost more than the decision itself. */
 static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *principal,
                   const char *action, const char *rtype, const char *rid, json_t *ctx,
                   const char *data_class, warden_err *err)
 {
     warden_request *rq = NULL;
-    json_t *c = json_copy(ctx);
     json_t *j = NULL;
     int rc = 0;
+    bool classed = false;
     v->allow = false;
     v->policies = json_array();
     v->errors = json_array();
-    if (c == NULL || v->policies == NULL || v->errors == NULL ||
-        (data_class != NULL &&
-         json_object_set_new(c, "data_class", json_string(data_class)) != 0)) {
+    if (v->policies == NULL || v->errors == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
+    if (data_class != NULL) {
+        if (json_object_set_new(ctx, "data_class", json_string(data_class)) != 0) {
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+            goto out;
+        }
+        classed = true;
+    }
     j = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:O}", "principal", principal, "action",
                   "type", "Action", "id", action, "resource", "type", rtype, "id", rid, "context",
-                  c);
+                  ctx);
     if (j == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
+    /* The request is converted into its own arena: ctx is not referenced after this. */
     if ((rc = warden_request_from_json(&rq, j, err)) != 0) {
         (void)warden_err_prefix(err, "request");
         goto out;
@@ -105,7 +113,8 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
 out:
     warden_request_free(rq);
     json_decref(j);
-    json_decref(c);
+    if (classed)
+        (void)json_object_del(ctx, "data_class");
     if (rc != 0)
         verdict_fini(v);
     return rc;
