@@ -215,3 +215,16 @@ int keyd_json_canon(warden_buf *out, const json_t *j, warden_err *err)
     return rc == WARDEN_ENOMEM ? warden_err_set(err, rc, "out of memory serialising JSON")
                                : warden_err_set(err, rc, "JSON value not serialisable");
 }
+
+int keyd_json_canon_str(warden_buf *out, const char *s)
+{
+    if (s == NULL)
+        return WARDEN_EINVAL;
+    size_t start = out->len;
+    int rc = put_string(out, s, strlen(s));
+    if (rc != 0) {
+        warden_wipe(out->p + start, out->len - start);
+        out->len = start;
+    }
+    return rc;
+}

@@ -134,8 +134,8 @@ typedef struct keyd_access keyd_access;
  * (keyd_refusal_log) before it answers. */
 WARDEN_MUST_USE int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body,
                                       warden_err *err);
-/* The audit entry that must be durable before keyd_access_end. */
-const json_t *keyd_access_entry(const keyd_access *a);
+/* The audit entry's text (owned by a) that must be durable before keyd_access_end. */
+void keyd_access_entry(const uint8_t **text, size_t *len, const keyd_access *a);
 /* Step 4, only once the entry is durable at index: performs an allowed request and sets
  * *answer. Errors: those of the store and crypto calls (the entry stays logged). */
 WARDEN_MUST_USE int keyd_access_end(json_t **answer, keyd_access *a, uint64_t index,
@@ -165,6 +165,9 @@ void keyd_violation_log(warden_keyd *k, const warden_keyd_peer *peer, const uint
  * JSON_SORT_KEYS | JSON_ENSURE_ASCII), without its copies; grows out wiping the old block.
  * On error out is as before. Errors: WARDEN_EINVAL (invalid UTF-8), WARDEN_ENOMEM. */
 WARDEN_MUST_USE int keyd_json_canon(warden_buf *out, const json_t *j, warden_err *err);
+/* Appends the JSON string s as keyd_json_canon would. Returns 0, WARDEN_EINVAL (s NULL or
+ * not UTF-8) or WARDEN_ENOMEM; on error out is as before. */
+WARDEN_MUST_USE int keyd_json_canon_str(warden_buf *out, const char *s);
 /* The canonical text of entry in *text (free() it). Errors: WARDEN_ELIMIT, WARDEN_ENOMEM. */
 WARDEN_MUST_USE int keyd_audit_text(char **text, size_t *len, const json_t *entry,
                                     warden_err *err);
