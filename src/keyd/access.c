@@ -57,31 +57,39 @@ static void verdict_fini(verdict *v)
     v->policies = v->errors = NULL;
 }
 
-/* Decides principal/action/resource with ctx (+ data_class when given). */
+/* Decides principal/action/resource with ctx (+ data_class when given). ctx is borrowed:
+ * data_class is set in it for the decision and removed again, since copying the whole
+ * context for each decision cost more than the decision itself. */
 static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *principal,
                   const char *action, const char *rtype, const char *rid, json_t *ctx,
                   const char *data_class, warden_err *err)
 {
     warden_request *rq = NULL;
-    json_t *c = json_copy(ctx);
     json_t *j = NULL;
     int rc = 0;
+    bool classed = false;
     v->allow = false;
     v->policies = json_array();
     v->errors = json_array();
-    if (c == NULL || v->policies == NULL || v->errors == NULL ||
-        (data_class != NULL &&
-         json_object_set_new(c, "data_class", json_string(data_class)) != 0)) {
+    if (v->policies == NULL || v->errors == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
+    if (data_class != NULL) {
+        if (json_object_set_new(ctx, "data_class", json_string(data_class)) != 0) {
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+            goto out;
+        }
+        classed = true;
+    }
     j = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:O}", "principal", principal, "action",
                   "type", "Action", "id", action, "resource", "type", rtype, "id", rid, "context",
-                  c);
+                  ctx);
     if (j == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
+    /* The request is converted into its own arena: ctx is not referenced after this. */
     if ((rc = warden_request_from_json(&rq, j, err)) != 0) {
         (void)warden_err_prefix(err, "request");
         goto out;
@@ -107,7 +115,8 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
 out:
     warden_request_free(rq);
     json_decref(j);
-    json_decref(c);
+    if (classed)
+        (void)json_object_del(ctx, "data_class");
     if (rc != 0)
         verdict_fini(v);
     return rc;
@@ -128,59 +137,157 @@ static json_t *base_context(const warden_keyd *k, const areq *r, const char *jur
     return c;
 }
 
-/* The audit entry's common part: docs/audit-entry.md. */
-static json_t *entry_new(const warden_keyd *k, const keyd_pset *p, const areq *r,
-                         const char *action, const char *rtype, const char *rid,
-                         const char *jurisdiction, json_t *ctx)
+/* A sticky-error writer for the audit entry text. */
+typedef struct ew {
+    warden_buf *b;
+    int rc;
+} ew;
+
+static void ew_lit(ew *w, const char *s)
+{
+    if (w->rc == 0 && warden_buf_puts(w->b, s) != 0)
+        w->rc = WARDEN_ENOMEM;
+}
+
+static void ew_str(ew *w, const char *s)
+{
+    if (w->rc == 0)
+        w->rc = keyd_json_canon_str(w->b, s);
+}
+
+static void ew_json(ew *w, const json_t *j)
+{
+    if (w->rc == 0)
+        w->rc = keyd_json_canon(w->b, j, NULL);
+}
+
+/* The audit entry of n class decisions (docs/audit-entry.md), appended to b as the canonical
+ * JSON text that is logged: keys are written in sorted order by hand, and keyd_access_test
+ * checks the text re-canonicalises to itself. Building a jansson object only to dump and
+ * free it was a tenth of keyd's CPU per read. *decision is "allow", "partial" or "deny".
+ * Errors: WARDEN_ELIMIT (too large for the log), WARDEN_EINVAL, WARDEN_ENOMEM. */
+static int entry_text(warden_buf *b, const char **decision, const warden_keyd *k,
+                      const keyd_pset *p, const areq *r, const char *action, const char *rtype,
+                      const char *rid, const char *jurisdiction, const json_t *ctx,
+                      const char *const *classes, const verdict *v, size_t n, warden_err *err)
 {
     char t[32];
     keyd_audit_time(t);
-    json_t *res = json_pack("{s:s, s:s, s:s, s:s}", "type", rtype, "id", rid, "owner", r->user,
-                            "jurisdiction", jurisdiction);
-    if (res != NULL && r->collection != NULL)
-        (void)json_object_set_new(res, "collection", json_string(r->collection));
-    if (res != NULL && r->id != NULL)
-        (void)json_object_set_new(res, "record", json_string(r->id));
-    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:O}",
-                     "v", 1, "type", "decision", "time", t, "request_id", r->request_id,
-                     "principal", r->principal, "source", r->source_ip, "location", r->location,
-                     "site", r->site, "action", action, "resource", res, "purpose", r->purpose,
-                     "region", k->cfg.region, "policy_set", p->hash, "context", ctx);
+    size_t allowed = 0, ord[2] = {0, 1};
+    for (size_t i = 0; i < n; i++)
+        allowed += v[i].allow;
+    if (n == 2 && strcmp(classes[1], classes[0]) < 0)
+        ord[0] = 1, ord[1] = 0;
+    const char *d = allowed == n ? "allow" : allowed == 0 ? "deny" : "partial";
+    ew w = {b, 0};
+    ew_lit(&w, "{\"action\":");
+    ew_str(&w, action);
+    ew_lit(&w, ",\"classes\":{");
+    for (size_t m = 0; m < n; m++) {
+        const verdict *c = &v[ord[m]];
+        ew_lit(&w, m > 0 ? "," : "");
+        ew_str(&w, classes[ord[m]]);
+        ew_lit(&w, c->allow ? ":{\"decision\":\"allow\",\"errors\":"
+                            : ":{\"decision\":\"deny\",\"errors\":");
+        ew_json(&w, c->errors);
+        ew_lit(&w, ",\"policies\":");
+        ew_json(&w, c->policies);
+        ew_lit(&w, "}");
+    }
+    ew_lit(&w, "},\"context\":");
+    ew_json(&w, ctx);
+    ew_lit(&w, ",\"decision\":");
+    ew_str(&w, d);
+    ew_lit(&w, ",\"errors\":[");
+    bool first = true;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < json_array_size(v[i].errors); j++) {
+            ew_lit(&w, first ? "" : ",");
+            ew_json(&w, json_array_get(v[i].errors, j));
+            first = false;
+        }
+    ew_lit(&w, "],\"location\":");
+    ew_str(&w, r->location);
+    ew_lit(&w, ",\"policies\":[");
+    first = true;
+    for (size_t i = 0; i < n; i++) /* each determining policy once, in order */
+        for (size_t j = 0; j < json_array_size(v[i].policies); j++) {
+            const json_t *e = json_array_get(v[i].policies, j);
+            bool dup = false;
+            for (size_t i2 = 0; i2 <= i && !dup; i2++)
+                for (size_t j2 = 0; j2 < (i2 < i ? json_array_size(v[i2].policies) : j) && !dup;
+                     j2++)
+                    dup = json_equal(json_array_get(v[i2].policies, j2), e);
+            if (dup)
+                continue;
+            ew_lit(&w, first ? "" : ",");
+            ew_json(&w, e);
+            first = false;
+        }
+    ew_lit(&w, "],\"policy_set\":");
+    ew_str(&w, p->hash);
+    ew_lit(&w, ",\"principal\":");
+    ew_str(&w, r->principal);
+    ew_lit(&w, ",\"purpose\":");
+    ew_str(&w, r->purpose);
+    ew_lit(&w, ",\"redacted\":[");
+    first = true;
+    for (size_t i = 0; i < n; i++)
+        if (!v[i].allow) {
+            ew_lit(&w, first ? "" : ",");
+            ew_str(&w, classes[i]);
+            first = false;
+        }
+    ew_lit(&w, "],\"region\":");
+    ew_str(&w, k->cfg.region);
+    ew_lit(&w, ",\"request_id\":");
+    ew_str(&w, r->request_id);
+    ew_lit(&w, ",\"resource\":{");
+    if (r->collection != NULL) {
+        ew_lit(&w, "\"collection\":");
+        ew_str(&w, r->collection);
+        ew_lit(&w, ",");
+    }
+    ew_lit(&w, "\"id\":");
+    ew_str(&w, rid);
+    ew_lit(&w, ",\"jurisdiction\":");
+    ew_str(&w, jurisdiction);
+    ew_lit(&w, ",\"owner\":");
+    ew_str(&w, r->user);
+    if (r->id != NULL) {
+        ew_lit(&w, ",\"record\":");
+        ew_str(&w, r->id);
+    }
+    ew_lit(&w, ",\"type\":");
+    ew_str(&w, rtype);
+    ew_lit(&w, "},\"site\":");
+    ew_str(&w, r->site);
+    ew_lit(&w, ",\"source\":");
+    ew_str(&w, r->source_ip);
+    ew_lit(&w, ",\"time\":");
+    ew_str(&w, t);
+    ew_lit(&w, ",\"type\":\"decision\",\"v\":1}");
+    *decision = d;
+    if (w.rc == WARDEN_ENOMEM)
+        return warden_err_set(err, WARDEN_ENOMEM, "out of memory serialising an audit entry");
+    if (w.rc != 0) /* a missing field or invalid UTF-8: the request never made sense */
+        return warden_err_set(err, w.rc, "audit entry not serialisable");
+    if (b->len > WARDEN_TLOG_ENTRY_MAX)
+        return warden_err_set(err, WARDEN_ELIMIT, "audit entry of %zu bytes exceeds the log's %d",
+                              b->len, WARDEN_TLOG_ENTRY_MAX);
+    return 0;
 }
 
-/* Adds the outcome of n class decisions to entry; returns "allow", "partial" or "deny". */
-static const char *entry_decisions(json_t *entry, const char *const *classes, verdict *v, size_t n)
+/* The denied classes, for the answer. */
+static json_t *redacted_new(const char *const *classes, const verdict *v, size_t n)
 {
-    json_t *cls = json_object(), *pol = json_array(), *red = json_array(), *errs = json_array();
-    size_t allowed = 0;
-    for (size_t i = 0; i < n; i++) {
-        allowed += v[i].allow;
-        (void)json_object_set_new(cls, classes[i],
-                                  json_pack("{s:s, s:O, s:O}", "decision",
-                                            v[i].allow ? "allow" : "deny", "policies",
-                                            v[i].policies, "errors", v[i].errors));
-        size_t j;
-        json_t *e;
-        json_array_foreach(v[i].policies, j, e)
-        {
-            size_t m;
-            json_t *have;
-            bool dup = false;
-            json_array_foreach(pol, m, have) dup |= json_equal(have, e);
-            if (!dup)
-                (void)json_array_append(pol, e);
+    json_t *red = json_array();
+    for (size_t i = 0; red != NULL && i < n; i++)
+        if (!v[i].allow && json_array_append_new(red, json_string(classes[i])) != 0) {
+            json_decref(red);
+            red = NULL;
         }
-        if (!v[i].allow)
-            (void)json_array_append_new(red, json_string(classes[i]));
-        json_array_foreach(v[i].errors, j, e)(void) json_array_append(errs, e);
-    }
-    const char *d = allowed == n ? "allow" : allowed == 0 ? "deny" : "partial";
-    (void)json_object_set_new(entry, "classes", cls);
-    (void)json_object_set_new(entry, "policies", pol);
-    (void)json_object_set_new(entry, "redacted", red);
-    (void)json_object_set_new(entry, "errors", errs);
-    (void)json_object_set_new(entry, "decision", json_string(d));
-    return d;
+    return red;
 }
 
 static json_t *answer_new(const char *decision, uint64_t index, const keyd_pset *p,
@@ -422,7 +529,9 @@ struct keyd_access {
     keyd_pset *p;
     verdict v[2];
     bool per_class;
-    json_t *entry; /* the audit entry to log */
+    const char *const *classes;
+    size_t n;
+    warden_buf entry; /* the audit entry's text, to log */
     const char *decision;
 };
 
@@ -432,14 +541,15 @@ void keyd_access_free(keyd_access *a)
         return;
     verdict_fini(&a->v[0]);
     verdict_fini(&a->v[1]);
-    json_decref(a->entry);
+    warden_buf_fini(&a->entry);
     keyd_pset_put(a->p, a->k);
     free(a);
 }
 
-const json_t *keyd_access_entry(const keyd_access *a)
+void keyd_access_entry(const uint8_t **text, size_t *len, const keyd_access *a)
 {
-    return a->entry;
+    *text = a->entry.p;
+    *len = a->entry.len;
 }
 
 int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body, warden_err *err)
@@ -449,6 +559,7 @@ int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body, war
     if (a == NULL)
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
     a->k = k;
+    warden_buf_init(&a->entry);
     areq_from(&a->r, body);
     const areq *r = &a->r;
     warden_store_user u;
@@ -458,8 +569,8 @@ int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body, war
     static const char *const READ_CLASSES[] = {"protected", "excepted"};
     static const char *const ALL_CLASS[] = {"record"};
     a->per_class = strcmp(r->action, "read") == 0 || strcmp(r->action, "export") == 0;
-    const char *const *classes = a->per_class ? READ_CLASSES : ALL_CLASS;
-    size_t n = a->per_class ? 2 : 1;
+    const char *const *classes = a->classes = a->per_class ? READ_CLASSES : ALL_CLASS;
+    size_t n = a->n = a->per_class ? 2 : 1;
     char rid[WARDEN_STORE_USER_MAX + WARDEN_STORE_COLLECTION_MAX + WARDEN_STORE_ID_MAX + 3];
     const char *rtype = r->collection != NULL ? "Record" : "User";
     if (r->collection != NULL)
@@ -481,12 +592,8 @@ int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body, war
                          err)) != 0)
             goto out;
     /* (3) is the caller's: log the entry durably before keyd_access_end */
-    a->entry = entry_new(k, a->p, r, r->action, rtype, rid, u.jurisdiction, ctx);
-    if (a->entry == NULL) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-        goto out;
-    }
-    a->decision = entry_decisions(a->entry, classes, a->v, n);
+    rc = entry_text(&a->entry, &a->decision, k, a->p, r, r->action, rtype, rid, u.jurisdiction,
+                    ctx, classes, a->v, n, err);
 out:
     json_decref(ctx);
     warden_store_user_fini(&u);
@@ -502,7 +609,7 @@ int keyd_access_end(json_t **answer, keyd_access *a, uint64_t index, warden_err 
     int rc = 0;
     json_t *ans = answer_new(a->decision, index, a->p, a->r.request_id);
     if (ans == NULL ||
-        json_object_set(ans, "redacted", json_object_get(a->entry, "redacted")) != 0) {
+        json_object_set_new(ans, "redacted", redacted_new(a->classes, a->v, a->n)) != 0) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
@@ -529,7 +636,10 @@ int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     if (rc != 0) /* never decided: log the refusal (refusal.c) */
         return keyd_refusal_log(answer, k, KEYD_MSG_ACCESS, body, rc, err);
     /* (3) log durably before anything is released or changed */
-    rc = keyd_audit_append(&index, k, a->entry, err);
+    const uint8_t *t;
+    size_t n;
+    keyd_access_entry(&t, &n, a);
+    rc = keyd_audit_append_texts(&index, k, &t, &n, 1, err);
     if (rc == 0)
         rc = keyd_access_end(answer, a, index, err);
     keyd_access_free(a);
@@ -542,7 +652,9 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
     areq_from(&r, body);
     const char *jur = str(body, "jurisdiction");
     keyd_pset *p = keyd_pset_acquire(k);
-    json_t *ctx = NULL, *entry = NULL, *ans = NULL;
+    json_t *ctx = NULL, *ans = NULL;
+    warden_buf entry;
+    warden_buf_init(&entry);
     verdict v = {0};
     uint64_t index = 0;
     bool reached = false;
@@ -562,15 +674,14 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
         json_array_clear(v.policies);
         (void)json_array_append_new(v.policies, json_string("config:jurisdictions"));
     }
-    entry = entry_new(k, p, &r, "store", "Region", k->cfg.region, jur, ctx);
     static const char *const CLS[] = {"residency"};
-    const char *decision = entry != NULL ? entry_decisions(entry, CLS, &v, 1) : NULL;
-    if (entry == NULL || decision == NULL) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    const char *decision = NULL;
+    if ((rc = entry_text(&entry, &decision, k, p, &r, "store", "Region", k->cfg.region, jur, ctx,
+                         CLS, &v, 1, err)) != 0)
         goto out;
-    }
     reached = true;
-    if ((rc = keyd_audit_append(&index, k, entry, err)) != 0)
+    const uint8_t *t = entry.p;
+    if ((rc = keyd_audit_append_texts(&index, k, &t, &entry.len, 1, err)) != 0)
         goto out;
     if ((ans = answer_new(decision, index, p, r.request_id)) == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
@@ -591,7 +702,7 @@ out:
         rc = keyd_refusal_log(&ans, k, KEYD_MSG_REGISTER, body, rc, err);
     *answer = ans;
     verdict_fini(&v);
-    json_decref(entry);
+    warden_buf_fini(&entry);
     json_decref(ctx);
     keyd_pset_put(p, k);
     return rc;
@@ -703,11 +814,17 @@ int keyd_access_prepare(json_t **entry, const char **decision, bool allow[2], wa
     *entry = NULL;
     for (size_t i = 0; i < n && rc == 0; i++)
         rc = decide(&v[i], k, p, r.principal, r.action, "Record", rid, ctx, classes[i], err);
-    if (rc == 0 && (*entry = entry_new(k, p, &r, r.action, "Record", rid, jurisdiction, ctx)) ==
-                       NULL)
+    /* The same canonical text as single requests; import.c batches entries as objects, so
+     * it gets that text parsed back (re-dumping it canonically gives the same bytes). */
+    warden_buf text;
+    warden_buf_init(&text);
+    if (rc == 0)
+        rc = entry_text(&text, decision, k, p, &r, r.action, "Record", rid, jurisdiction, ctx,
+                        classes, v, n, err);
+    if (rc == 0 && (*entry = json_loadb((const char *)text.p, text.len, 0, NULL)) == NULL)
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    warden_buf_fini(&text);
     if (rc == 0) {
-        *decision = entry_decisions(*entry, classes, v, n);
         allow[0] = v[0].allow;
         allow[1] = per_class ? v[1].allow : v[0].allow;
     }

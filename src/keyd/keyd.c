@@ -42,17 +42,24 @@ void keyd_audit_time(char out[32])
 
 int keyd_audit_text(char **text, size_t *len, const json_t *entry, warden_err *err)
 {
-    *text = json_dumps(entry, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-    if (*text == NULL)
-        return warden_err_set(err, WARDEN_ENOMEM, "out of memory serialising an audit entry");
-    *len = strlen(*text);
-    if (*len > WARDEN_TLOG_ENTRY_MAX) {
-        int rc = warden_err_set(err, WARDEN_ELIMIT, "audit entry of %zu bytes exceeds the log's %d",
-                                *len, WARDEN_TLOG_ENTRY_MAX);
-        free(*text);
-        *text = NULL;
+    warden_buf b;
+    warden_buf_init(&b);
+    *text = NULL;
+    *len = 0;
+    int rc = warden_buf_reserve(&b, 2048) != 0
+                 ? warden_err_set(err, WARDEN_ENOMEM, "out of memory serialising an audit entry")
+                 : keyd_json_canon(&b, entry, err);
+    if (rc == 0 && b.len > WARDEN_TLOG_ENTRY_MAX)
+        rc = warden_err_set(err, WARDEN_ELIMIT, "audit entry of %zu bytes exceeds the log's %d",
+                            b.len, WARDEN_TLOG_ENTRY_MAX);
+    if (rc == 0 && (rc = warden_buf_cstr(&b)) != 0)
+        rc = warden_err_set(err, rc, "out of memory serialising an audit entry");
+    if (rc != 0) {
+        warden_buf_fini(&b);
         return rc;
     }
+    *len = b.len;
+    *text = (char *)b.p; /* the caller free()s it, as it did json_dumps's */
     return 0;
 }
 

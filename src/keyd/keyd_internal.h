@@ -163,8 +163,8 @@ typedef struct keyd_access keyd_access;
  * (keyd_refusal_log) before it answers. */
 WARDEN_MUST_USE int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body,
                                       warden_err *err);
-/* The audit entry that must be durable before keyd_access_end. */
-const json_t *keyd_access_entry(const keyd_access *a);
+/* The audit entry's text (owned by a) that must be durable before keyd_access_end. */
+void keyd_access_entry(const uint8_t **text, size_t *len, const keyd_access *a);
 /* Step 4, only once the entry is durable at index: performs an allowed request and sets
  * *answer. Errors: those of the store and crypto calls (the entry stays logged). */
 WARDEN_MUST_USE int keyd_access_end(json_t **answer, keyd_access *a, uint64_t index,
@@ -190,6 +190,13 @@ WARDEN_MUST_USE int keyd_refusal_log(json_t **answer, warden_keyd *k, uint16_t t
  * regardless, so a failure is only reported on stderr. */
 void keyd_violation_log(warden_keyd *k, const warden_keyd_peer *peer, const uint8_t header[8],
                         int code, const char *category);
+/* canon.c. Appends j's canonical text to out: byte for byte json_dumps(j, JSON_COMPACT |
+ * JSON_SORT_KEYS | JSON_ENSURE_ASCII), without its copies; grows out wiping the old block.
+ * On error out is as before. Errors: WARDEN_EINVAL (invalid UTF-8), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_json_canon(warden_buf *out, const json_t *j, warden_err *err);
+/* Appends the JSON string s as keyd_json_canon would. Returns 0, WARDEN_EINVAL (s NULL or
+ * not UTF-8) or WARDEN_ENOMEM; on error out is as before. */
+WARDEN_MUST_USE int keyd_json_canon_str(warden_buf *out, const char *s);
 /* The canonical text of entry in *text (free() it). Errors: WARDEN_ELIMIT, WARDEN_ENOMEM. */
 WARDEN_MUST_USE int keyd_audit_text(char **text, size_t *len, const json_t *entry,
                                     warden_err *err);

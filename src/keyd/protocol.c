@@ -2,6 +2,7 @@
  * keyd_frame_header (via warden_cursor) and keyd_request_decode before keyd acts on it;
  * anything these refuse closes the connection. Field rules live in one table per type. */
 #include "keyd/protocol.h"
+#include "keyd/keyd_internal.h"
 
 #include "warden/store.h"
 
@@ -41,8 +42,8 @@ int keyd_frame_header(uint16_t *type, uint32_t *len, warden_cursor *c, warden_er
     return 0;
 }
 
-int keyd_frame_encode(warden_buf *out, uint16_t type, const uint8_t *payload, size_t len,
-                      warden_err *err)
+/* Checks len against type's limits and fills the frame header h. */
+static int frame_header(uint8_t h[KEYD_FRAME_HEADER], uint16_t type, size_t len, warden_err *err)
 {
     const keyd_msg_spec *s = keyd_msg_lookup(type);
     if (s == NULL)
@@ -50,14 +51,25 @@ int keyd_frame_encode(warden_buf *out, uint16_t type, const uint8_t *payload, si
     if (len < s->min || len > s->max)
         return warden_err_set(err, WARDEN_ELIMIT, "%s payload of %zu bytes (allowed %lu..%lu)",
                               s->name, len, (unsigned long)s->min, (unsigned long)s->max);
-    uint8_t h[KEYD_FRAME_HEADER] = {(uint8_t)(len >> 24),
-                                    (uint8_t)(len >> 16),
-                                    (uint8_t)(len >> 8),
-                                    (uint8_t)len,
-                                    (uint8_t)(type >> 8),
-                                    (uint8_t)type,
-                                    0,
-                                    0};
+    const uint8_t v[KEYD_FRAME_HEADER] = {(uint8_t)(len >> 24),
+                                          (uint8_t)(len >> 16),
+                                          (uint8_t)(len >> 8),
+                                          (uint8_t)len,
+                                          (uint8_t)(type >> 8),
+                                          (uint8_t)type,
+                                          0,
+                                          0};
+    memcpy(h, v, sizeof v);
+    return 0;
+}
+
+int keyd_frame_encode(warden_buf *out, uint16_t type, const uint8_t *payload, size_t len,
+                      warden_err *err)
+{
+    uint8_t h[KEYD_FRAME_HEADER];
+    int rc = frame_header(h, type, len, err);
+    if (rc != 0)
+        return rc;
     if (warden_buf_append(out, h, sizeof h) != 0 ||
         (len > 0 && warden_buf_append(out, payload, len) != 0))
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory encoding a frame");
@@ -66,16 +78,25 @@ int keyd_frame_encode(warden_buf *out, uint16_t type, const uint8_t *payload, si
 
 int keyd_frame_encode_json(warden_buf *out, uint16_t type, const json_t *j, warden_err *err)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-    if (s == NULL)
-        return warden_err_set(err, WARDEN_ENOMEM, "out of memory serialising a reply");
-    size_t n = strlen(s);
-    /* Answers carry plaintext: grow out without leaving a copy, and wipe the dump. */
-    int rc = warden_buf_reserve_wipe(out, KEYD_FRAME_HEADER + n) != 0
+    /* The text goes straight into out after a header filled in afterwards: no intermediate
+     * copy of the plaintext an answer carries (keyd_json_canon grows out wiping the old
+     * block, as the answer's bytes must not be left behind). */
+    size_t start = out->len;
+    static const uint8_t ZERO[KEYD_FRAME_HEADER];
+    int rc = warden_buf_reserve_wipe(out, sizeof ZERO) != 0
                  ? warden_err_set(err, WARDEN_ENOMEM, "out of memory encoding a frame")
-                 : keyd_frame_encode(out, type, (const uint8_t *)s, n, err);
-    warden_wipe(s, n);
-    free(s);
+                 : 0;
+    if (rc == 0) {
+        memcpy(out->p + out->len, ZERO, sizeof ZERO);
+        out->len += sizeof ZERO;
+        rc = keyd_json_canon(out, j, err);
+    }
+    if (rc == 0)
+        rc = frame_header(out->p + start, type, out->len - start - KEYD_FRAME_HEADER, err);
+    if (rc != 0) {
+        warden_wipe(out->p + start, out->len - start);
+        out->len = start;
+    }
     return rc;
 }
 

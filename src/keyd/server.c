@@ -85,8 +85,6 @@ typedef struct pending {
     uint16_t type;
     json_t *body, *answer;
     keyd_access *acc;
-    char *text; /* the audit entry as logged */
-    size_t text_len;
     int rc;
     warden_err err;
 } pending;
@@ -112,12 +110,9 @@ static void access_group(conn *c, pending *q, size_t n)
         if (q[i].rc != 0) /* never decided: log the refusal on its own (refusal.c) */
             q[i].rc = keyd_refusal_log(&q[i].answer, c->k, KEYD_MSG_ACCESS, q[i].body, q[i].rc,
                                        &q[i].err);
-        else
-            q[i].rc = keyd_audit_text(&q[i].text, &q[i].text_len, keyd_access_entry(q[i].acc),
-                                      &q[i].err);
-        if (q[i].rc == 0) {
-            texts[m] = (const uint8_t *)q[i].text;
-            lens[m++] = q[i].text_len;
+        else {
+            keyd_access_entry(&texts[m], &lens[m], q[i].acc);
+            m++;
         }
     }
     uint64_t first = 0;
@@ -239,7 +234,6 @@ static int serve_some(conn *c, warden_buf *out, warden_buf *in)
         json_decref(q[i].body);
         json_decref(q[i].answer);
         keyd_access_free(q[i].acc);
-        free(q[i].text);
     }
     if (out->len > 0 && write_full(c->fd, out->p, out->len) != 0)
         ret = -1;

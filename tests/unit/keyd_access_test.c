@@ -135,6 +135,13 @@ static json_t *log_entry(env *x, uint64_t index)
         fail_msg("entry %llu: %s", (unsigned long long)index, e.msg);
     json_t *j = json_loadb((const char *)b.p, b.len, 0, NULL);
     assert_non_null(j);
+    /* keyd writes entries as canonical JSON by hand: they must re-canonicalise to themselves */
+    char *canon = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+    assert_non_null(canon);
+    if (strlen(canon) != b.len || memcmp(canon, b.p, b.len) != 0)
+        fail_msg("entry %llu not canonical: %.*s", (unsigned long long)index, (int)b.len,
+                 (const char *)b.p);
+    free(canon);
     warden_buf_fini(&b);
     warden_tlog_source_free(s);
     return j;
