@@ -49,6 +49,7 @@ void demo_step_legacy(demo *d, const demo_step *s, demo_check *c)
         demo_expect(c, 0, "a PostgreSQL server for the legacy copies", e.msg);
         return;
     }
+    demo_say(d, "     PostgreSQL in %s, port %d\n", d->pg.dir, d->pg.port);
     static const char *const DBS[] = {"virginia", "singapore"};
     for (size_t i = 0; i < 2; i++) {
         snprintf(sql, sizeof sql, "CREATE DATABASE %s", DBS[i]);

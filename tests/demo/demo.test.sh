@@ -100,7 +100,11 @@ done
 has '^All regions stopped cleanly\.$'
 
 [ -n "$(pids_with "$T/d/cluster.json")" ] && fail "a region process is left"
-[ -n "$(pids_with "/tmp/warden-demo-pg.")" ] && fail "a PostgreSQL process is left"
+# this demo's own server only: other tests may run a demo (and its PostgreSQL) in parallel
+pgdir=$(sed -n 's/^ *PostgreSQL in \(\/tmp\/warden-demo-pg\.[A-Za-z0-9]*\), port [0-9]*$/\1/p' "$T/out")
+[ -n "$pgdir" ] || fail "the demo did not say where PostgreSQL ran"
+[ -n "$(pids_with "$pgdir/")" ] && fail "a PostgreSQL process is left"
+[ -e "$pgdir" ] && fail "PostgreSQL's directory $pgdir is left"
 [ -d "$T/d/texas/log" ] || fail "--dir was not kept"
 vk=$("$W" log vkey --key "$T/d/texas/log.key") || fail "vkey"
 "$W" log verify --dir "$T/d/texas/log" --vkey "$vk" >/dev/null || fail "texas log does not verify"
