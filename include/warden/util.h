@@ -89,6 +89,10 @@ WARDEN_MUST_USE int warden_disable_core_dumps(warden_err *err);
 
 /* ---- files ---- */
 
+/* Writes all len bytes to fd, retrying short writes and EINTR. Returns 0, or -1 with errno
+ * set by write(2); callers turn that into their own message. */
+WARDEN_MUST_USE int warden_write_all(int fd, const void *p, size_t len);
+
 /* Reads a whole file into b (appending) and fails if it is larger than max bytes.
  * Errors: WARDEN_ENOTFOUND, WARDEN_EIO, WARDEN_ELIMIT, WARDEN_ENOMEM. */
 WARDEN_MUST_USE int warden_file_read(warden_buf *b, const char *path, size_t max, warden_err *err);

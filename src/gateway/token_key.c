@@ -41,21 +41,6 @@ void warden_token_key_free(warden_token_key *k)
     free(k);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 static int sync_parent(const char *path, warden_err *err)
 {
     const char *slash = strrchr(path, '/');
@@ -99,7 +84,7 @@ int warden_token_key_generate(const char *path, warden_err *err)
     }
     created = true;
     /* The umask may only remove bits; make sure nothing was added by a default ACL. */
-    if (fchmod(fd, 0600) != 0 || write_all(fd, (const uint8_t *)pem, (size_t)pemlen) != 0 ||
+    if (fchmod(fd, 0600) != 0 || warden_write_all(fd, pem, (size_t)pemlen) != 0 ||
         fsync(fd) != 0) {
         rc = warden_err_set(err, WARDEN_EIO, "%s: write: %s", path, strerror(errno));
         goto out;

@@ -82,21 +82,6 @@ static int make_parents(tlog_writeset *ws, const char *path, warden_err *err)
     return 0;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t len, warden_err *err)
 {
     char tmp[WARDEN_TLOG_PATH_MAX + 8];
@@ -120,7 +105,7 @@ int tlog_ws_add(tlog_writeset *ws, const char *path, const void *data, size_t le
     tlog_wfile *f = &ws->f[ws->n++];
     snprintf(f->path, sizeof f->path, "%s", path);
     f->fd = fd;
-    if (write_all(fd, data, len) != 0)
+    if (warden_write_all(fd, data, len) != 0)
         return warden_err_set(err, WARDEN_EIO, "%s: write: %s", tmp, strerror(errno));
     /* Start writeback now, so that the fdatasyncs in tlog_ws_sync find the data on its way
      * and the journal commits the whole batch's allocations together. */

@@ -61,8 +61,9 @@ int warden_dir_sync(const char *path, warden_err *err)
     return rc;
 }
 
-static int write_all(int fd, const uint8_t *p, size_t len)
+int warden_write_all(int fd, const void *buf, size_t len)
 {
+    const uint8_t *p = buf;
     while (len > 0) {
         ssize_t n = write(fd, p, len);
         if (n < 0) {
@@ -90,7 +91,7 @@ int warden_file_write_atomic(const char *path, const void *data, size_t len, uns
     if (fd < 0)
         return warden_err_set(err, WARDEN_EIO, "%s: create temporary file: %s", path,
                               strerror(errno));
-    if (fchmod(fd, (mode_t)mode) != 0 || write_all(fd, data, len) != 0 || fsync(fd) != 0) {
+    if (fchmod(fd, (mode_t)mode) != 0 || warden_write_all(fd, data, len) != 0 || fsync(fd) != 0) {
         rc = warden_err_set(err, WARDEN_EIO, "%s: write: %s", tmp, strerror(errno));
         goto out;
     }

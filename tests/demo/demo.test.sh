@@ -10,14 +10,7 @@ T=$(mktemp -d)
 cleanup() { pids_with "$T/d/cluster.json" | xargs -r kill 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 # pids (other than ours) whose command line mentions $1 (no procps needed)
-pids_with() {
-    local f p
-    for f in /proc/[0-9]*/cmdline; do
-        p=${f#/proc/}; p=${p%/cmdline}
-        [ "$p" = $$ ] && continue
-        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$1" && echo "$p"
-    done
-}
+. "${WARDEN_SOURCE_DIR:?}/tests/lib/procs.sh" # pids_with
 fail() { echo "FAIL: $*"; exit 1; }
 
 timeout -s INT 300 "$W" demo --dir "$T/d" --template "$SRC/examples/cluster" >"$T/out" 2>"$T/err"

@@ -15,14 +15,7 @@ cleanup() {
 }
 trap cleanup EXIT
 # pids (other than ours) whose command line mentions $1 (no procps needed)
-pids_with() {
-    local f p
-    for f in /proc/[0-9]*/cmdline; do
-        p=${f#/proc/}; p=${p%/cmdline}
-        [ "$p" = $$ ] && continue
-        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$1" && echo "$p"
-    done
-}
+. "${WARDEN_SOURCE_DIR:?}/tests/lib/procs.sh" # pids_with
 fail() { echo "FAIL: $*"; sed 's/^/demo: /' "$T/out"; exit 1; }
 
 : >"$T/out"

@@ -12,14 +12,7 @@ SPID=
 cleanup() { [ -n "$SPID" ] && kill "$SPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 # pids (other than ours) whose command line mentions $1 (no procps needed)
-pids_with() {
-    local f p
-    for f in /proc/[0-9]*/cmdline; do
-        p=${f#/proc/}; p=${p%/cmdline}
-        [ "$p" = $$ ] && continue
-        { tr '\0' ' ' <"$f"; } 2>/dev/null | grep -qF -- "$1" && echo "$p"
-    done
-}
+. "${WARDEN_SOURCE_DIR:?}/tests/lib/procs.sh" # pids_with
 fail() { echo "FAIL: $*"; [ -f "$T/serve.err" ] && sed 's/^/serve: /' "$T/serve.err"; exit 1; }
 
 cp -r "$SRC/examples/cluster" "$T/c"
