@@ -122,6 +122,18 @@ out:
     return rc;
 }
 
+int keyd_decide(bool *allow, json_t **policies, json_t **errors, warden_keyd *k,
+                const keyd_pset *p, const char *principal, const char *action, const char *rtype,
+                const char *rid, json_t *ctx, const char *data_class, warden_err *err)
+{
+    verdict v = {0};
+    int rc = decide(&v, k, p, principal, action, rtype, rid, ctx, data_class, err);
+    *allow = rc == 0 && v.allow;
+    *policies = rc == 0 ? v.policies : NULL; /* decide leaves nothing behind on error */
+    *errors = rc == 0 ? v.errors : NULL;
+    return rc;
+}
+
 /* The Cedar context every access decision sees (data_class is added per decision). */
 static json_t *base_context(const warden_keyd *k, const areq *r, const char *jurisdiction)
 {

@@ -133,6 +133,15 @@ WARDEN_MUST_USE int keyd_do_attest(json_t **answer, warden_keyd *k, const json_t
  * collection, plus its configured jurisdictions; no keys or contents. Not logged. */
 WARDEN_MUST_USE int keyd_do_inventory(json_t **answer, warden_keyd *k, warden_err *err);
 
+/* access.c's Cedar decision, for requests decided outside it (attest.c): principal, action,
+ * resource rtype::rid, ctx (borrowed; data_class, when not NULL, is set for the decision and
+ * removed again). *policies and *errors get new arrays (caller json_decref()s) of the
+ * determining policy ids and [{"policy","message"}]. Errors: those of the request and the
+ * authorizer, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_decide(bool *allow, json_t **policies, json_t **errors, warden_keyd *k,
+                                const keyd_pset *p, const char *principal, const char *action,
+                                const char *rtype, const char *rid, json_t *ctx,
+                                const char *data_class, warden_err *err);
 /* access.c's steps for batched paths (import.c), so that a batch decides, logs, encrypts
  * and redacts exactly like single requests. keyd_access_prepare decides one ACCESS body
  * (read: both data classes; write: "record") for an owner of the given jurisdiction and
