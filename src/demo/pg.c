@@ -4,7 +4,8 @@
  * every exit path (demo_pg_stop), and dying with the demo (PR_SET_PDEATHSIG: the server is
  * our child, run without pg_ctl). initdb refuses to run as root, so as root the server runs
  * as the unprivileged user "warden-pg" (created with useradd when missing), as
- * tests/lib/pg.sh does. */
+ * tests/lib/pg.sh does. A demo killed with SIGKILL cannot remove its directory; the next
+ * demo does, once the pid recorded in it (owner.pid) is no longer running. */
 #define _GNU_SOURCE /* strverscmp */
 #include "demo/demo_internal.h"
 
@@ -112,6 +113,59 @@ static int free_port(void)
     return port;
 }
 
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st;
+    (void)f;
+    return flag == FTW_DP ? rmdir(path) : unlink(path);
+}
+
+/* Removes the directories of earlier demos whose process is gone. A directory without a
+ * readable owner.pid, or whose pid still runs (or was reused), is left alone: a wrong
+ * "gone" would delete a running demo's database. */
+static void sweep_stale(void)
+{
+    glob_t g;
+    if (glob("/tmp/warden-demo-pg.*/owner.pid", 0, NULL, &g) != 0)
+        return;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        char buf[32] = {0}, dir[PATH_MAX];
+        int fd = open(g.gl_pathv[i], O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+            continue;
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        struct stat st;
+        bool mine = fstat(fd, &st) == 0 && st.st_uid == geteuid();
+        close(fd);
+        char *end = NULL;
+        long pid = n > 0 ? strtol(buf, &end, 10) : 0;
+        if (!mine || pid <= 0 || end == buf || (*end != '\n' && *end != '\0'))
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        snprintf(dir, sizeof dir, "%.*s", (int)(strlen(g.gl_pathv[i]) - strlen("/owner.pid")),
+                 g.gl_pathv[i]);
+        (void)nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    }
+    globfree(&g);
+}
+
+/* Records our pid in the directory, for sweep_stale. */
+static int write_owner(const char *dir, warden_err *err)
+{
+    char path[PATH_MAX], pid[32];
+    snprintf(path, sizeof path, "%s/owner.pid", dir);
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, pid, (size_t)n) != n) {
+        if (fd >= 0)
+            close(fd);
+        return warden_err_set(err, WARDEN_EIO, "%s: %s", path, strerror(errno));
+    }
+    close(fd);
+    return 0;
+}
+
 void demo_pg_conninfo(char *out, size_t cap, const demo_pg *p, const char *db)
 {
     snprintf(out, cap, "host=127.0.0.1 port=%d user=warden dbname=%s connect_timeout=10", p->port,
@@ -126,11 +180,14 @@ int demo_pg_start(demo_pg *p, warden_err *err)
         rc = pg_user(p, err);
     if (rc != 0)
         return rc;
+    sweep_stale();
     snprintf(p->dir, sizeof p->dir, "/tmp/warden-demo-pg.XXXXXX");
     if (mkdtemp(p->dir) == NULL) {
         p->dir[0] = '\0';
         return warden_err_set(err, WARDEN_EIO, "mkdtemp: %s", strerror(errno));
     }
+    if ((rc = write_owner(p->dir, err)) != 0)
+        return rc;
     if (p->as_other && chown(p->dir, p->uid, p->gid) != 0)
         return warden_err_set(err, WARDEN_EIO, "chown %s: %s", p->dir, strerror(errno));
     snprintf(data, sizeof data, "%s/data", p->dir);
@@ -170,13 +227,6 @@ int demo_pg_start(demo_pg *p, warden_err *err)
             break;
     }
     return warden_err_set(err, WARDEN_EIO, "the PostgreSQL server did not start (see %s)", log);
-}
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st;
-    (void)f;
-    return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
 void demo_pg_stop(demo_pg *p)
