@@ -4,6 +4,8 @@
 #ifndef WARDEN_CLI_H
 #define WARDEN_CLI_H
 
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 typedef struct cli_command {
@@ -39,5 +41,10 @@ int cmd_report(int argc, char **argv);
 void cmd_report_usage(FILE *out);
 int cmd_migrate(int argc, char **argv);
 void cmd_migrate_usage(FILE *out);
+
+/* Set by SIGTERM/SIGINT (stop) and SIGHUP (reload, or stop when !hup_reloads). */
+extern volatile sig_atomic_t cli_stop, cli_reload;
+/* Installs the handlers for the flags above and ignores SIGPIPE. */
+void cli_signals_catch(bool hup_reloads);
 
 #endif

@@ -6,14 +6,6 @@
 #include <signal.h>
 #include <string.h>
 
-static volatile sig_atomic_t g_stop;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 void cmd_demo_usage(FILE *out)
 {
     fprintf(
@@ -48,15 +40,10 @@ int cmd_demo(int argc, char **argv)
         }
         *slot = argv[++i];
     }
-    struct sigaction sa = {.sa_handler = on_stop};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_signals_catch(false);
     warden_err err;
     unsigned failed = 0;
-    if (warden_demo_run(&failed, &o, &g_stop, &err) != 0) {
+    if (warden_demo_run(&failed, &o, &cli_stop, &err) != 0) {
         fprintf(stderr, "warden demo: %s\n", err.msg);
         return 1;
     }

@@ -26,14 +26,6 @@ void cmd_gateway_usage(FILE *out)
             "stops it after the requests in flight. The API is described in docs/gateway.md.\n");
 }
 
-static volatile sig_atomic_t g_stop;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
 static int parse_unsigned(unsigned *out, const char *s, unsigned max)
 {
     uint64_t v;
@@ -87,11 +79,7 @@ int cmd_gateway(int argc, char **argv)
         fprintf(stderr, "warden gateway: %s\n", err.msg);
         return 1;
     }
-    struct sigaction sa = {.sa_handler = on_stop};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_signals_catch(false);
     warden_gateway *g = NULL;
     if (warden_gateway_start(&g, &o, &err) != 0) {
         fprintf(stderr, "warden gateway: %s\n", err.msg);
@@ -100,7 +88,7 @@ int cmd_gateway(int argc, char **argv)
     printf("listening on port %u\n", (unsigned)warden_gateway_port(g));
     fflush(stdout);
     /* a timed wait, not pause(): a signal between the test and pause() would be lost */
-    while (!g_stop) {
+    while (!cli_stop) {
         struct timespec ts = {0, 100 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

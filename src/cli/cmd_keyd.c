@@ -54,19 +54,6 @@ void cmd_access_usage(FILE *out)
                  "register (with --jurisdiction). Exit status 0 allowed, 3 denied, 1 error.\n");
 }
 
-static volatile sig_atomic_t g_stop, g_reload;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static void on_hup(int sig)
-{
-    (void)sig;
-    g_reload = 1;
-}
 
 /* --name VALUE pairs into vals[] by the names in names[] (NULL-terminated). */
 static int opts(const char **vals, const char *const *names, int argc, char **argv, int first,
@@ -178,13 +165,7 @@ int cmd_keyd(int argc, char **argv)
         return 1;
     }
     /* Handlers first: a SIGHUP during start-up must not kill keyd. */
-    struct sigaction sa = {.sa_handler = on_stop};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = on_hup;
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_signals_catch(true);
     warden_keyd *k = NULL;
     if (warden_keyd_open(&k, v[0], &err) != 0) {
         fprintf(stderr, "warden keyd: %s\n", err.msg);
@@ -194,7 +175,7 @@ int cmd_keyd(int argc, char **argv)
     warden_keyd_policy_hash(hash, k);
     fprintf(stderr, "warden keyd: serving %s with policy set %s\n", warden_keyd_socket_path(k),
             hash);
-    int rc = warden_keyd_serve(k, &g_stop, &g_reload, &err);
+    int rc = warden_keyd_serve(k, &cli_stop, &cli_reload, &err);
     if (rc != 0)
         fprintf(stderr, "warden keyd: %s\n", err.msg);
     warden_keyd_free(k);

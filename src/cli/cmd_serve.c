@@ -7,19 +7,6 @@
 #include <signal.h>
 #include <string.h>
 
-static volatile sig_atomic_t g_stop, g_reload;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    g_stop = 1;
-}
-
-static void on_hup(int sig)
-{
-    (void)sig;
-    g_reload = 1;
-}
 
 void cmd_serve_usage(FILE *out)
 {
@@ -57,14 +44,8 @@ int cmd_serve(int argc, char **argv)
         return 1;
     }
     /* Handlers before anything starts: a signal during start-up must stop cleanly too. */
-    struct sigaction sa = {.sa_handler = on_stop};
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sa.sa_handler = on_hup;
-    sigaction(SIGHUP, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
-    if (warden_serve_run(&o, &g_stop, &g_reload, &err) != 0) {
+    cli_signals_catch(true);
+    if (warden_serve_run(&o, &cli_stop, &cli_reload, &err) != 0) {
         fprintf(stderr, "warden serve: %s\n", err.msg);
         return 1;
     }
