@@ -72,6 +72,10 @@ WARDEN_MUST_USE int warden_cursor_until(warden_cursor *c, uint8_t delim, const u
 void *warden_secret_alloc(size_t len);
 /* Wipes and frees memory from warden_secret_alloc; NULL is accepted. */
 void warden_secret_free(void *p, size_t len);
+/* Reads the rest of fd, whose size is size, into new secret memory (*out, *cap bytes
+ * allocated; free with warden_secret_free(*out, *cap)); errors if the file changed size. */
+WARDEN_MUST_USE int warden_secret_read_fd(uint8_t **out, size_t *len, size_t *cap, int fd,
+                                          size_t size, const char *path, warden_err *err);
 /* Wipes len bytes so the compiler cannot elide it. */
 void warden_wipe(void *p, size_t len);
 /* Constant-time equality of two equal-length byte strings (MACs, tags, tokens). */

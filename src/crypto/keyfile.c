@@ -351,28 +351,10 @@ static int kf_read(uint8_t **out, size_t *len, const char *path, warden_err *err
                             KF_MAX_SIZE);
         goto out;
     }
-    size_t size = (size_t)st.st_size;
-    alloc_len = size + 1;
-    data = warden_secret_alloc(alloc_len);
-    if (data == NULL) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of locked memory for the key file");
+    if ((rc = warden_secret_read_fd(&data, len, &alloc_len, fd, (size_t)st.st_size, path, err)) !=
+        0)
         goto out;
-    }
-    size_t off = 0;
-    while (off < size) {
-        ssize_t n = read(fd, data + off, size - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = warden_err_set(err, WARDEN_EIO, "%s: read: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        off += (size_t)n;
-    }
-    *out = data;
-    *len = off;
+    *out = data; /* callers free it with the size *len + 1 */
     data = NULL;
 out:
     warden_secret_free(data, alloc_len);
@@ -469,7 +451,7 @@ int warden_kek_keyfile_open(warden_kek **out, const char *path, const char *regi
     rc = warden_kek_new(out, &KEYFILE_OPS, kf, kf->region, kf->id, err);
     kf = NULL; /* warden_kek_new owns it now, even on failure */
 out:
-    warden_secret_free(data, len);
+    warden_secret_free(data, len + 1);
     kf_close(kf);
     return rc;
 }

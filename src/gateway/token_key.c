@@ -137,27 +137,8 @@ int warden_token_key_load(warden_token_key **out, const char *path, warden_err *
         rc = warden_err_set(err, WARDEN_EPARSE, "%s: too large for an Ed25519 PEM key", path);
         goto out;
     }
-    cap = (size_t)st.st_size + 1;
-    if ((text = warden_secret_alloc(cap)) == NULL) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    if ((rc = warden_secret_read_fd(&text, &len, &cap, fd, (size_t)st.st_size, path, err)) != 0)
         goto out;
-    }
-    while (len < cap) {
-        ssize_t n = read(fd, text + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            rc = warden_err_set(err, WARDEN_EIO, "%s: read: %s", path, strerror(errno));
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-    if (len == cap) {
-        rc = warden_err_set(err, WARDEN_EIO, "%s: changed while being read", path);
-        goto out;
-    }
     if ((bio = BIO_new_mem_buf(text, (int)len)) == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;

@@ -66,3 +66,36 @@ int warden_disable_core_dumps(warden_err *err)
                               strerror(errno));
     return 0;
 }
+
+int warden_secret_read_fd(uint8_t **out, size_t *len, size_t *cap, int fd, size_t size,
+                          const char *path, warden_err *err)
+{
+    /* one byte more than expected, so that a file that grew is noticed, not cut short */
+    size_t want = size + 1, got = 0;
+    uint8_t *p = warden_secret_alloc(want);
+    int rc = 0;
+    if (p == NULL)
+        return warden_err_set(err, WARDEN_ENOMEM, "out of locked memory reading %s", path);
+    while (got < want) {
+        ssize_t n = read(fd, p + got, want - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            rc = warden_err_set(err, WARDEN_EIO, "%s: read: %s", path, strerror(errno));
+            break;
+        }
+        if (n == 0)
+            break;
+        got += (size_t)n;
+    }
+    if (rc == 0 && got != size)
+        rc = warden_err_set(err, WARDEN_EIO, "%s: changed while being read", path);
+    if (rc != 0) {
+        warden_secret_free(p, want);
+        return rc;
+    }
+    *out = p;
+    *len = got;
+    *cap = want;
+    return 0;
+}
