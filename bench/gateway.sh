@@ -2,7 +2,9 @@
 # nginx serving a static 1 KiB JSON file vs the warden gateway serving a 1 KiB record that is
 # authorized (token + two Cedar decisions), logged durably (audit entry under a signed
 # checkpoint, group commit), decrypted (AES-256-GCM) and redacted — both over keep-alive
-# with `wrk -t2 -c64 -d10s` on 127.0.0.1. Prints both rates, the ratio and p50/p99.
+# with `wrk -t2 -c64 -d10s` on 127.0.0.1. Prints both rates, the ratio, p50/p99, the CPU time
+# the gateway and keyd spent per request (from /proc/PID/stat: on a shared machine a rate
+# moves with others' load, CPU per request much less) and the load average.
 # usage: bench/gateway.sh [BUILD_DIR] [GATEWAY_THREADS]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -107,15 +109,27 @@ p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
 p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 errs = re.search(r"Socket errors: (.*)", t)
-print("%.0f %.3f %.3f %s %s" % (rate, p50, p99, non2xx.group(1) if non2xx else 0,
-                                 "none" if not errs else errs.group(1).replace(" ", "")))
+total = int(re.search(r"(\d+) requests in", t).group(1))
+print("%.0f %.3f %.3f %s %s %d" % (rate, p50, p99, non2xx.group(1) if non2xx else 0,
+                                 "none" if not errs else errs.group(1).replace(" ", ""), total))
 EOF
 }
-read -r NR N50 N99 NBAD NERR < <(measure "http://127.0.0.1:$PN/rec.json")
-read -r GR G50 G99 GBAD GERR < <(measure -H "Authorization: Bearer $TOK" "$URL")
+# user + system CPU of a process, in clock ticks
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+us_per() { python3 -c "import os,sys; print('%.0f' % ((int(sys.argv[2]) - int(sys.argv[1])) * 1e6 / os.sysconf('SC_CLK_TCK') / max(1, int(sys.argv[3]))))" "$@"; }
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+read -r NR N50 N99 NBAD NERR NN < <(measure "http://127.0.0.1:$PN/rec.json")
+g0=$(ticks $GPID) k0=$(ticks $KPID)
+read -r GR G50 G99 GBAD GERR GN < <(measure -H "Authorization: Bearer $TOK" "$URL")
+g1=$(ticks $GPID) k1=$(ticks $KPID)
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+GCPU=$(us_per "$g0" "$g1" "$GN") KCPU=$(us_per "$k0" "$k1" "$GN")
 LOGSIZE=$(curl -s "http://127.0.0.1:$PG/log/checkpoint" | sed -n 2p)
 # where the time goes: the gateway's HTTP layer alone, and keyd alone at the same concurrency
-read -r HR H50 H99 HBAD HERR < <(measure "http://127.0.0.1:$PG/healthz")
+g0=$(ticks $GPID)
+read -r HR H50 H99 HBAD HERR HN < <(measure "http://127.0.0.1:$PG/healthz")
+g1=$(ticks $GPID)
+HCPU=$(us_per "$g0" "$g1" "$HN")
 KLINE=
 if [ -x "$B/keyd_load" ]; then
     KLINE=$("$B/keyd_load" texas/keyd.sock 64 300 read u1 2>&1 || true)
@@ -129,4 +143,6 @@ printf '%-44s %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s\n'
     "warden /healthz (HTTP layer only, no keyd)" "$HR" "$H50" "$H99" "$HBAD" "$HERR"
 [ -n "$KLINE" ] && echo "keyd alone, 64 socket clients (keyd_load):   $KLINE"
 python3 -c "import sys; print('ratio warden/nginx: %.3f   (goal >= 0.5, p99 < 5 ms: p99 %s ms)' % (float(sys.argv[1]) / float(sys.argv[2]), sys.argv[3]))" "$GR" "$NR" "$G99"
+echo "CPU per record request: gateway $GCPU us, keyd $KCPU us; /healthz: gateway $HCPU us"
+echo "load average before: $LOAD0; after the warden run: $LOAD1"
 echo "record answer: $REC bytes; log entries after the run: $LOGSIZE"
