@@ -9,7 +9,7 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$ROOT/build}
-THREADS=${2:-64}
+THREADS=${2:-2}
 W=$B/warden
 TOKTOOL=$B/gateway_token
 DUR=${BENCH_DURATION:-10s}
