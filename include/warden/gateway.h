@@ -28,7 +28,7 @@ typedef struct warden_gateway_options {
     unsigned timeout_s;       /* idle connection timeout, default 30 */
     size_t max_body;          /* request body bytes, default 1 MiB */
     unsigned threads;         /* HTTP threads, default 2 */
-    unsigned keyd_connections; /* pipelined keyd connections, default 2 */
+    unsigned keyd_connections; /* pipelined keyd connections, default 4 */
     unsigned keyd_timeout_s;  /* a keyd answer later than this is a 503, default 10 */
 } warden_gateway_options;
 

@@ -26,7 +26,7 @@ void cmd_gateway_usage(FILE *out)
             "port. Prints 'listening on port N' on stdout once it serves. SIGTERM or SIGINT\n"
             "stops it after the requests in flight. --threads: HTTP threads (default 2);\n"
             "requests waiting for keyd hold no thread: they share --keyd-connections\n"
-            "pipelined connections (default 2) and get 503 when keyd has not answered within\n"
+            "pipelined connections (default 4) and get 503 when keyd has not answered within\n"
             "--keyd-timeout (default 10). The API is described in docs/gateway.md.\n");
 }
 

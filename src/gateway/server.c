@@ -20,7 +20,7 @@
 #define GW_DEFAULT_THREADS 2
 /* keyd connections: each carries many pipelined requests, and keyd serves each on its own
  * thread, so a few keep both keyd's threads and its log batches busy */
-#define GW_DEFAULT_KEYD_CONNECTIONS 2
+#define GW_DEFAULT_KEYD_CONNECTIONS 4
 #define GW_DEFAULT_KEYD_TIMEOUT_S 10
 /* Per-connection memory pool: request line and headers must fit (else MHD answers 431).
  * 32 KiB is nginx's default ceiling for headers and holds a maximal token and
