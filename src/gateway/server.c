@@ -207,7 +207,8 @@ static void locate(warden_gateway *g, struct MHD_Connection *c, gw_req *q)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    xff_acc *a = calloc(1, sizeof *a);
+    /* X-Forwarded-For counts only from a trusted proxy: without any, do not collect it */
+    xff_acc *a = g->n_proxies > 0 ? calloc(1, sizeof *a) : NULL;
     if (a != NULL)
         (void)MHD_get_connection_values(c, MHD_HEADER_KIND, collect_xff, a);
     /* an overlong chain cannot be read from the right reliably: treat it as garbage */
