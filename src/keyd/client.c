@@ -33,6 +33,7 @@ _Static_assert((int)WARDEN_KEYD_MSG_ACCESS == (int)KEYD_MSG_ACCESS &&
 /* Bytes the I/O thread asks for per read: many pipelined answers at once. */
 #define KC_READ_CHUNK 65536
 #define KC_EVENTS 32
+#define KC_TICK_MS 100
 
 /* One request sent and not yet answered. */
 typedef struct kc_req {
@@ -242,8 +243,10 @@ static void *io_main(void *arg)
     warden_keyd_client *c = arg;
     struct epoll_event ev[KC_EVENTS];
     for (;;) {
-        /* wait until the earliest deadline of a FIFO head (heads are the oldest) */
-        int64_t now = now_ms(), wait_ms = 1000;
+        /* wait until the earliest deadline of a FIFO head (heads are the oldest), or at most
+         * KC_TICK_MS: a request sent to an empty FIFO meanwhile does not wake this thread, so
+         * a deadline may be noticed up to that late */
+        int64_t now = now_ms(), wait_ms = KC_TICK_MS;
         for (unsigned i = 0; i < c->n_conns; i++) {
             kc_conn *k = &c->conns[i];
             pthread_mutex_lock(&k->mu);

@@ -243,7 +243,7 @@ static void keyd_client_times_out_then_reconnects(void **state)
     wait_for(&r, 3);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double dt = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
-    assert_true(dt >= 0.25 && dt < 3.0);
+    assert_true(dt >= 0.25 && dt < 1.5); /* 300 ms + the I/O thread's tick + a loaded machine */
     for (int i = 0; i < 3; i++) {
         assert_int_equal(r.rc[i], WARDEN_EIO);
         assert_non_null(strstr(r.msg[i], "did not answer in time"));
