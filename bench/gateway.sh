@@ -2,12 +2,14 @@
 # nginx serving a static 1 KiB JSON file vs the warden gateway serving a 1 KiB record that is
 # authorized (token + two Cedar decisions), logged durably (audit entry under a signed
 # checkpoint, group commit), decrypted (AES-256-GCM) and redacted — both over keep-alive
-# with `wrk -t2 -c64 -d10s` on 127.0.0.1. Prints both rates, the ratio and p50/p99.
+# with `wrk -t2 -c64 -d10s` on 127.0.0.1. Prints both rates, the ratio, p50/p99, the CPU time
+# the gateway and keyd spent per request (from /proc/PID/stat: on a shared machine a rate
+# moves with others' load, CPU per request much less) and the load average.
 # usage: bench/gateway.sh [BUILD_DIR] [GATEWAY_THREADS]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$ROOT/build}
-THREADS=${2:-64}
+THREADS=${2:-2}
 W=$B/warden
 TOKTOOL=$B/gateway_token
 DUR=${BENCH_DURATION:-10s}
@@ -95,7 +97,7 @@ for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PN/rec.json" &&
 
 # rate, p50 (ms), p99 (ms) from wrk --latency
 measure() {
-    wrk -t2 -c64 -d"$DUR" --latency "$@" >wrk.out 2>&1
+    /usr/bin/time -f "%U %S" -o wrk.cpu wrk -t2 -c64 -d"$DUR" --latency "$@" >wrk.out 2>&1
     python3 - <<'EOF'
 import re
 t = open("wrk.out").read()
@@ -107,15 +109,34 @@ p50 = ms(re.search(r"^\s+50%\s+(\S+)", t, re.M).group(1))
 p99 = ms(re.search(r"^\s+99%\s+(\S+)", t, re.M).group(1))
 non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", t)
 errs = re.search(r"Socket errors: (.*)", t)
-print("%.0f %.3f %.3f %s %s" % (rate, p50, p99, non2xx.group(1) if non2xx else 0,
-                                 "none" if not errs else errs.group(1).replace(" ", "")))
+total = int(re.search(r"(\d+) requests in", t).group(1))
+u, s = map(float, open("wrk.cpu").read().split()[-2:])
+print("%.0f %.3f %.3f %s %s %d %.0f" % (rate, p50, p99, non2xx.group(1) if non2xx else 0,
+                                 "none" if not errs else errs.group(1).replace(" ", ""), total,
+                                 (u + s) * 1e6 / max(1, total)))
 EOF
 }
-read -r NR N50 N99 NBAD NERR < <(measure "http://127.0.0.1:$PN/rec.json")
-read -r GR G50 G99 GBAD GERR < <(measure -H "Authorization: Bearer $TOK" "$URL")
+# user + system CPU of a process, in clock ticks
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+us_per() { python3 -c "import os,sys; print('%.0f' % ((int(sys.argv[2]) - int(sys.argv[1])) * 1e6 / os.sysconf('SC_CLK_TCK') / max(1, int(sys.argv[3]))))" "$@"; }
+LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
+# nginx: the master and its workers
+nticks() { local t=0; for p in $NPID $(pgrep -P "$NPID"); do t=$((t + $(ticks "$p"))); done; echo $t; }
+n0=$(nticks)
+read -r NR N50 N99 NBAD NERR NN NWRK < <(measure "http://127.0.0.1:$PN/rec.json")
+n1=$(nticks)
+NCPU=$(us_per "$n0" "$n1" "$NN")
+g0=$(ticks $GPID) k0=$(ticks $KPID)
+read -r GR G50 G99 GBAD GERR GN GWRK < <(measure -H "Authorization: Bearer $TOK" "$URL")
+g1=$(ticks $GPID) k1=$(ticks $KPID)
+LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+GCPU=$(us_per "$g0" "$g1" "$GN") KCPU=$(us_per "$k0" "$k1" "$GN")
 LOGSIZE=$(curl -s "http://127.0.0.1:$PG/log/checkpoint" | sed -n 2p)
 # where the time goes: the gateway's HTTP layer alone, and keyd alone at the same concurrency
-read -r HR H50 H99 HBAD HERR < <(measure "http://127.0.0.1:$PG/healthz")
+g0=$(ticks $GPID)
+read -r HR H50 H99 HBAD HERR HN HWRK < <(measure "http://127.0.0.1:$PG/healthz")
+g1=$(ticks $GPID)
+HCPU=$(us_per "$g0" "$g1" "$HN")
 KLINE=
 if [ -x "$B/keyd_load" ]; then
     KLINE=$("$B/keyd_load" texas/keyd.sock 64 300 read u1 2>&1 || true)
@@ -129,4 +150,6 @@ printf '%-44s %9s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  socket errors %s\n'
     "warden /healthz (HTTP layer only, no keyd)" "$HR" "$H50" "$H99" "$HBAD" "$HERR"
 [ -n "$KLINE" ] && echo "keyd alone, 64 socket clients (keyd_load):   $KLINE"
 python3 -c "import sys; print('ratio warden/nginx: %.3f   (goal >= 0.5, p99 < 5 ms: p99 %s ms)' % (float(sys.argv[1]) / float(sys.argv[2]), sys.argv[3]))" "$GR" "$NR" "$G99"
+echo "CPU per request: nginx $NCPU us + wrk $NWRK us; warden record: gateway $GCPU us + keyd $KCPU us + wrk $GWRK us; /healthz: gateway $HCPU us + wrk $HWRK us"
+echo "load average before: $LOAD0; after the warden run: $LOAD1"
 echo "record answer: $REC bytes; log entries after the run: $LOGSIZE"

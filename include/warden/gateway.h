@@ -27,7 +27,9 @@ typedef struct warden_gateway_options {
     unsigned max_connections; /* default 1024 */
     unsigned timeout_s;       /* idle connection timeout, default 30 */
     size_t max_body;          /* request body bytes, default 1 MiB */
-    unsigned threads;         /* default 2 */
+    unsigned threads;         /* HTTP threads, default 2 */
+    unsigned keyd_connections; /* pipelined keyd connections, default 4 */
+    unsigned keyd_timeout_s;  /* a keyd answer later than this is a 503, default 10 */
 } warden_gateway_options;
 
 /* Loads the cluster, networks table and token key, and starts serving. Errors:

@@ -164,24 +164,54 @@ enum {
     WARDEN_KEYD_MSG_INVENTORY = 10, /* what the region holds (residency report) */
 };
 
-/* A thread-safe pool of persistent connections to one keyd socket, for long-lived clients
- * (the gateway): connections are reused across calls instead of one connect per request. */
+/* A pipelining client of one keyd socket for long-lived callers (the gateway): a few
+ * persistent connections, each carrying many requests at once (keyd answers them in order and
+ * batches their log appends), and one I/O thread that reads the answers. */
 typedef struct warden_keyd_client warden_keyd_client;
 
-/* Creates a pool of at most max_conns (>= 1) connections to socket_path; connects lazily,
- * so keyd need not be up yet. Errors: WARDEN_EINVAL (path too long, max_conns 0),
- * WARDEN_ENOMEM. */
+/* Creates a client of at most max_conns (1..1024) connections to socket_path, connected
+ * lazily (keyd need not be up yet), and starts its I/O thread. A request keyd has not answered
+ * within timeout_ms fails with WARDEN_EIO, and so does every other request on its connection
+ * (the connection is closed: its stream position is unknown). Errors: WARDEN_EINVAL (path too
+ * long, max_conns or timeout out of range), WARDEN_ENOMEM, WARDEN_EIO, WARDEN_EINTERNAL. */
 WARDEN_MUST_USE int warden_keyd_client_new(warden_keyd_client **out, const char *socket_path,
-                                           unsigned max_conns, warden_err *err);
+                                           unsigned max_conns, unsigned timeout_ms,
+                                           warden_err *err);
 
-/* As warden_keyd_call over a pooled connection; waits while all max_conns are busy. A
- * reused connection that keyd has closed (EOF or error before any reply byte) is replaced
- * and the request sent once more; a fresh connection is never retried. Errors: as
- * warden_keyd_call. */
+/* The outcome of one submitted request, called exactly once, on the client's I/O thread (it
+ * may run before warden_keyd_client_submit has returned), so it should only hand the answer
+ * over. rc 0: payload holds the answer frame's bytes (of type, ANSWER or ERROR; decode with
+ * warden_keyd_reply_decode); the callee may take them by moving the struct out and
+ * re-initialising *payload, else they are wiped after the call. rc < 0: payload is NULL and
+ * err says why: WARDEN_EIO (keyd unreachable, closed the connection, did not answer in time,
+ * or sent a malformed frame), WARDEN_ENOMEM. */
+typedef void warden_keyd_done_fn(void *arg, int rc, uint16_t type, warden_buf *payload,
+                                 const warden_err *err);
+
+/* Decodes an answer frame's payload p[0..len) of type into *reply (caller json_decref()s);
+ * *is_error is set for an ERROR frame. Errors: WARDEN_EPARSE (not JSON), WARDEN_EINVAL (not
+ * an object, or an ERROR without its code and message). */
+WARDEN_MUST_USE int warden_keyd_reply_decode(json_t **reply, int *is_error, uint16_t type,
+                                             const uint8_t *p, size_t len, warden_err *err);
+
+/* Sends one request (body NULL for STATUS/INVENTORY) on the least busy connection, dialling
+ * it if needed, and returns without waiting; done(arg, ...) gets the answer. On error done is
+ * never called. Errors: WARDEN_EIO (cannot connect, the connection just failed, or the client
+ * is closing), WARDEN_ELIMIT (body too large for type), WARDEN_ENOMEM. */
+WARDEN_MUST_USE int warden_keyd_client_submit(warden_keyd_client *c, uint16_t type,
+                                              const json_t *body, warden_keyd_done_fn *done,
+                                              void *arg, warden_err *err);
+
+/* As warden_keyd_call through the client: submits and waits for the answer. Errors: those of
+ * warden_keyd_client_submit and of the callback's rc. */
 WARDEN_MUST_USE int warden_keyd_client_call(json_t **reply, int *is_error, warden_keyd_client *c,
                                             uint16_t type, const json_t *body, warden_err *err);
 
-/* Closes every connection and frees the pool; no call may be in flight. NULL is accepted. */
+/* Refuses new submits and waits until every request in flight has had its callback (each ends
+ * by its deadline at the latest). Idempotent. */
+void warden_keyd_client_close(warden_keyd_client *c);
+
+/* Closes (as warden_keyd_client_close), stops the I/O thread and frees. NULL is accepted. */
 void warden_keyd_client_free(warden_keyd_client *c);
 
 /* Reads the keyd config at config_path and returns copies (caller free()s) of its socket

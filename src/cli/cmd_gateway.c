@@ -16,14 +16,18 @@ void cmd_gateway_usage(FILE *out)
             "usage: warden gateway --cluster FILE --region NAME [--listen HOST:PORT]\n"
             "                      [--keyd-socket PATH] [--log-dir DIR] [--threads N]\n"
             "                      [--tls-cert PEM --tls-key PEM] [--max-body BYTES]\n"
-            "                      [--max-connections N] [--timeout SECONDS]\n\n"
+            "                      [--max-connections N] [--timeout SECONDS]\n"
+            "                      [--keyd-connections N] [--keyd-timeout SECONDS]\n\n"
             "Serves region NAME of the cluster file over HTTP (HTTPS with a certificate and\n"
             "key): the /v1 API for end users and employees, the region's log under /log/,\n"
             "/metrics, /healthz and /readyz. It holds no key: every data request goes to the\n"
             "region's keyd (socket and log directory default to those of the region's keyd\n"
             "config). --listen defaults to the region's listen address; port 0 picks a free\n"
             "port. Prints 'listening on port N' on stdout once it serves. SIGTERM or SIGINT\n"
-            "stops it after the requests in flight. The API is described in docs/gateway.md.\n");
+            "stops it after the requests in flight. --threads: HTTP threads (default 2);\n"
+            "requests waiting for keyd hold no thread: they share --keyd-connections\n"
+            "pipelined connections (default 4) and get 503 when keyd has not answered within\n"
+            "--keyd-timeout (default 10). The API is described in docs/gateway.md.\n");
 }
 
 static int parse_unsigned(unsigned *out, const char *s, unsigned max)
@@ -37,10 +41,14 @@ static int parse_unsigned(unsigned *out, const char *s, unsigned max)
 
 int cmd_gateway(int argc, char **argv)
 {
-    enum { CLUSTER, REGION, LISTEN, SOCK, LOGDIR, CERT, KEY, THREADS, BODY, CONNS, TIMEOUT, N };
+    enum {
+        CLUSTER, REGION, LISTEN, SOCK, LOGDIR, CERT, KEY, THREADS, BODY, CONNS, TIMEOUT,
+        KCONNS, KTIMEOUT, N
+    };
     static const char *const NAMES[N] = {"cluster",  "region",          "listen",  "keyd-socket",
                                          "log-dir",  "tls-cert",        "tls-key", "threads",
-                                         "max-body", "max-connections", "timeout"};
+                                         "max-body", "max-connections", "timeout",
+                                         "keyd-connections", "keyd-timeout"};
     const char *v[N] = {0};
     for (int i = 1; i < argc; i++) {
         int k = -1;
@@ -68,6 +76,8 @@ int cmd_gateway(int argc, char **argv)
         (v[THREADS] != NULL && parse_unsigned(&o.threads, v[THREADS], 1024) != 0) ||
         (v[CONNS] != NULL && parse_unsigned(&o.max_connections, v[CONNS], 1u << 20) != 0) ||
         (v[TIMEOUT] != NULL && parse_unsigned(&o.timeout_s, v[TIMEOUT], 86400) != 0) ||
+        (v[KCONNS] != NULL && parse_unsigned(&o.keyd_connections, v[KCONNS], 1024) != 0) ||
+        (v[KTIMEOUT] != NULL && parse_unsigned(&o.keyd_timeout_s, v[KTIMEOUT], 3600) != 0) ||
         (v[BODY] != NULL && parse_unsigned(&body, v[BODY], 64u << 20) != 0)) {
         cmd_gateway_usage(stderr);
         return 2;

@@ -27,6 +27,7 @@ typedef struct cache_entry {
 } cache_entry;
 
 struct gw_token_cache {
+    EVP_MD *sha256; /* fetched once: an implicit fetch per request costs a lock and lookups */
     pthread_mutex_t mu;
     cache_entry e[GW_TOKEN_CACHE];
 };
@@ -36,6 +37,10 @@ int gw_token_cache_new(gw_token_cache **out)
     gw_token_cache *c = calloc(1, sizeof *c);
     if (c == NULL)
         return WARDEN_ENOMEM;
+    if ((c->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL)) == NULL) {
+        free(c);
+        return WARDEN_ENOMEM;
+    }
     pthread_mutex_init(&c->mu, NULL);
     *out = c;
     return 0;
@@ -46,6 +51,7 @@ void gw_token_cache_free(gw_token_cache *c)
     if (c == NULL)
         return;
     pthread_mutex_destroy(&c->mu);
+    EVP_MD_free(c->sha256);
     free(c);
 }
 
@@ -109,7 +115,8 @@ int gw_authenticate(warden_token_claims *claims, const warden_gateway *g, struct
     int64_t now = (int64_t)time(NULL);
     uint8_t hash[32];
     unsigned hl = 0;
-    bool hashed = n <= WARDEN_TOKEN_MAX && EVP_Digest(t, n, hash, &hl, EVP_sha256(), NULL) == 1;
+    const EVP_MD *md = g->token_cache != NULL ? g->token_cache->sha256 : EVP_sha256();
+    bool hashed = n <= WARDEN_TOKEN_MAX && EVP_Digest(t, n, hash, &hl, md, NULL) == 1;
     if (hashed && g->token_cache != NULL && cache_get(claims, g->token_cache, hash, now))
         return 0;
     int rc = warden_token_verify(claims, t, n, g->token_key, g->cluster->issuer,

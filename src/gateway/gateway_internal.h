@@ -153,6 +153,8 @@ struct warden_gateway {
     char *tls_cert, *tls_key; /* PEM text; the key is wiped on stop */
     size_t tls_key_len;
     gw_metrics metrics;
+    uint64_t request_prefix;    /* random, 48 bits: request ids are prefix + sequence */
+    atomic_ullong request_seq;
 };
 
 /* Per-request state, from the URI callback to the completion callback. */
@@ -165,6 +167,7 @@ typedef struct gw_req {
     bool deferred;    /* no body: routing and answer wait for the next call */
     bool answered;    /* a response is queued */
     bool too_large;   /* body over max_body: 413 once it is in */
+    bool waiting;     /* suspended until keyd's answer (handlers.c) is in */
     size_t discarded; /* bytes of an oversized body dropped so far */
     unsigned status;
     gw_route route;
@@ -172,11 +175,24 @@ typedef struct gw_req {
     gw_caller caller;
     warden_token_claims claims;
     warden_buf body; /* PUT body, wiped on free */
+    /* the keyd request in flight: filled by the keyd client's I/O thread, which then resumes
+     * the connection (resuming orders these writes before the handler's next call) */
+    struct MHD_Connection *conn;
+    unsigned step;     /* handlers.c: which request of the route's sequence was sent */
+    json_t *put_body;  /* PUT: the write, kept to send again after REGISTER */
+    int keyd_rc;
+    uint16_t keyd_type;
+    warden_buf keyd_payload; /* the answer's bytes (plaintext: wiped) */
+    warden_err keyd_err;
 } gw_req;
 
 /* Queues a JSON response (obj is consumed; its text is wiped after sending) with the common
  * headers (request id, no-store, nosniff) and records the status. */
 enum MHD_Result gw_respond_json(struct MHD_Connection *c, gw_req *q, unsigned status, json_t *obj);
+/* Queues text[0..len) (a JSON object's text, NUL-terminated, malloc()ed: consumed, and
+ * wiped after sending) with status and the common headers. */
+enum MHD_Result gw_respond_json_text(struct MHD_Connection *c, gw_req *q, unsigned status,
+                                     char *text, size_t len);
 /* Queues {"error": msg, "kind": kind, "request_id": ...} with status. */
 enum MHD_Result gw_respond_error(struct MHD_Connection *c, gw_req *q, unsigned status,
                                  const char *kind, const char *msg);
@@ -191,13 +207,18 @@ enum MHD_Result gw_respond_error_hdr(struct MHD_Connection *c, gw_req *q, unsign
 WARDEN_MUST_USE int gw_authenticate(warden_token_claims *claims, const warden_gateway *g,
                                     struct MHD_Connection *c, warden_err *err);
 
-/* handlers.c: the /v1 routes, called once the whole request (and body) is in. */
+/* handlers.c: the /v1 routes, called once the whole request (and body) is in. It sends keyd
+ * its request and suspends the connection (q->waiting); once the answer is in, MHD calls the
+ * handler again, which calls gw_continue. */
 enum MHD_Result gw_handle_v1(warden_gateway *g, struct MHD_Connection *c, gw_req *q);
+/* handlers.c: the next step of a request whose keyd answer (or failure) is in: the HTTP
+ * answer, or the next keyd request (PUT registers an unknown user, then writes again). */
+enum MHD_Result gw_continue(warden_gateway *g, struct MHD_Connection *c, gw_req *q);
 /* handlers.c: the checks done on the headers alone (auth, purpose, residency); returns
  * MHD_YES with q->answered false when the request may go on (body reading, then
  * gw_handle_v1). */
 enum MHD_Result gw_precheck_v1(warden_gateway *g, struct MHD_Connection *c, gw_req *q);
-/* handlers.c: /readyz (keyd STATUS). */
+/* handlers.c: /readyz (keyd STATUS, suspended as gw_handle_v1). */
 enum MHD_Result gw_handle_readyz(warden_gateway *g, struct MHD_Connection *c, gw_req *q);
 
 /* logserve.c: GET/HEAD /log/<path>. */

@@ -152,6 +152,26 @@ static enum MHD_Result relay(warden_gateway *g, struct MHD_Connection *c, gw_req
         text = "this user's data key was destroyed (crypto-shredded): the data can never be "
                "read again";
     }
+    if (kind == NULL) {
+        /* The common case, a 200: keyd's answer text as it came (jansson has just parsed it:
+         * one object, no duplicate key) with the region added in front, instead of dumping
+         * the parsed copy again. */
+        const warden_buf *t = &q->keyd_payload;
+        if (t->len > 2 && t->p[0] == '{' && t->p[1] == '"' &&
+            json_object_get(reply, "region") == NULL) {
+            warden_buf out;
+            warden_buf_init(&out);
+            json_decref(reply);
+            /* region names are [A-Za-z0-9_.-] (cluster.c): nothing to escape */
+            if (warden_buf_reserve(&out, t->len + 80) != 0 ||
+                warden_buf_printf(&out, "{\"region\":\"%s\",", g->region->name) != 0 ||
+                warden_buf_append(&out, t->p + 1, t->len - 1) != 0 || warden_buf_cstr(&out) != 0) {
+                warden_buf_fini_wipe(&out);
+                return gw_respond_error(c, q, 503, "unavailable", "out of memory");
+            }
+            return gw_respond_json_text(c, q, status, (char *)out.p, out.len);
+        }
+    }
     int bad = json_object_set_new(reply, "region", json_string(g->region->name));
     if (kind != NULL) {
         bad |= json_object_set_new(reply, "error", json_string(text));
@@ -164,8 +184,56 @@ static enum MHD_Result relay(warden_gateway *g, struct MHD_Connection *c, gw_req
     return gw_respond_json(c, q, status, reply);
 }
 
+/* Which keyd request of a route's sequence is in flight (gw_req.step). */
+enum {
+    STEP_ACCESS = 1, /* the one ACCESS of a read, delete or export */
+    STEP_PUT_WRITE,  /* a PUT's write */
+    STEP_PUT_REGISTER,
+    STEP_PUT_WRITE_AGAIN, /* the write after registering */
+    STEP_READYZ,
+};
+
+/* The keyd client's I/O thread: the answer is in. Resuming is the last touch of q, since the
+ * connection's thread may then run (and free q) at once. */
+static void keyd_done(void *arg, int rc, uint16_t type, warden_buf *payload, const warden_err *err)
+{
+    gw_req *q = arg;
+    struct MHD_Connection *c = q->conn;
+    q->keyd_rc = rc;
+    q->keyd_type = type;
+    if (payload != NULL) { /* decoded by the connection's thread (gw_continue) */
+        q->keyd_payload = *payload;
+        warden_buf_init(payload);
+    }
+    if (rc != 0)
+        q->keyd_err = *err;
+    MHD_resume_connection(c);
+}
+
+/* Sends body (borrowed) to keyd and suspends the connection until the answer is in, so this
+ * thread serves other connections meanwhile; gw_continue takes it from there. */
+static enum MHD_Result ask_keyd(warden_gateway *g, struct MHD_Connection *c, gw_req *q,
+                                uint16_t type, const json_t *body, unsigned step)
+{
+    warden_err err;
+    q->conn = c;
+    q->step = step;
+    q->waiting = true;
+    q->keyd_rc = 0;
+    warden_buf_fini_wipe(&q->keyd_payload);
+    warden_buf_init(&q->keyd_payload);
+    MHD_suspend_connection(c);
+    int rc = warden_keyd_client_submit(g->keyd, type, body, keyd_done, q, &err);
+    if (rc != 0) { /* keyd_done will not run: answer the failure on the next call */
+        q->keyd_rc = rc;
+        q->keyd_err = err;
+        MHD_resume_connection(c);
+    }
+    return MHD_YES;
+}
+
 /* PUT /v1/me/...: the document, then (for a user keyd does not know yet) REGISTER with the
- * token's jurisdiction, then the write again. */
+ * token's jurisdiction, then the write again (gw_continue). */
 static enum MHD_Result put_record(warden_gateway *g, struct MHD_Connection *c, gw_req *q)
 {
     json_error_t jerr;
@@ -179,40 +247,74 @@ static enum MHD_Result put_record(warden_gateway *g, struct MHD_Connection *c, g
         json_decref(doc);
         return gw_respond_error(c, q, 400, "invalid", "body must be a JSON object");
     }
-    json_t *body = keyd_body(g, q, "write", GW_SELF_PURPOSE), *reply = NULL;
+    json_t *body = keyd_body(g, q, "write", GW_SELF_PURPOSE);
     if (body == NULL || json_object_set_new(body, "document", doc) != 0) {
         json_decref(body);
         return gw_respond_error(c, q, 503, "unavailable", "out of memory");
     }
-    warden_err err;
-    int is_error = 0;
-    int rc =
-        warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS, body, &err);
-    if (rc == 0 && is_error &&
-        gw_status_for_keyd_kind(json_string_value(json_object_get(reply, "kind"))).status == 404) {
+    q->put_body = body; /* freed with q */
+    return ask_keyd(g, c, q, WARDEN_KEYD_MSG_ACCESS, body, STEP_PUT_WRITE);
+}
+
+static enum MHD_Result readyz_answer(warden_gateway *g, struct MHD_Connection *c, gw_req *q,
+                                     int rc, json_t *reply, int is_error)
+{
+    if (rc != 0 || is_error) {
         json_decref(reply);
-        reply = NULL;
-        json_t *reg = keyd_body(g, q, NULL, GW_SELF_PURPOSE);
-        if (reg == NULL ||
-            json_object_set_new(reg, "jurisdiction", json_string(q->claims.jur)) != 0) {
+        atomic_fetch_add_explicit(&g->metrics.keyd_failures, 1, memory_order_relaxed);
+        return gw_respond_error(c, q, 503, "unavailable",
+                                rc != 0 ? q->keyd_err.msg : "keyd answered STATUS with an error");
+    }
+    json_t *o = json_pack("{s:s, s:s, s:O, s:O}", "status", "ready", "region", g->region->name,
+                          "policy_set", json_object_get(reply, "policy_set"), "log_size",
+                          json_object_get(reply, "log_size"));
+    json_decref(reply);
+    if (o == NULL)
+        return gw_respond_error(c, q, 503, "unavailable", "keyd STATUS lacks fields");
+    return gw_respond_json(c, q, 200, o);
+}
+
+enum MHD_Result gw_continue(warden_gateway *g, struct MHD_Connection *c, gw_req *q)
+{
+    json_t *reply = NULL;
+    int rc = q->keyd_rc, is_error = 0;
+    q->waiting = false;
+    if (rc == 0)
+        rc = warden_keyd_reply_decode(&reply, &is_error, q->keyd_type, q->keyd_payload.p,
+                                      q->keyd_payload.len, &q->keyd_err);
+    switch (q->step) {
+    case STEP_READYZ:
+        return readyz_answer(g, c, q, rc, reply, is_error);
+    case STEP_PUT_WRITE:
+        if (rc == 0 && is_error &&
+            gw_status_for_keyd_kind(json_string_value(json_object_get(reply, "kind"))).status ==
+                404) {
+            json_decref(reply);
+            json_t *reg = keyd_body(g, q, NULL, GW_SELF_PURPOSE);
+            if (reg == NULL ||
+                json_object_set_new(reg, "jurisdiction", json_string(q->claims.jur)) != 0) {
+                json_decref(reg);
+                return gw_respond_error(c, q, 503, "unavailable", "out of memory");
+            }
+            enum MHD_Result r =
+                ask_keyd(g, c, q, WARDEN_KEYD_MSG_REGISTER, reg, STEP_PUT_REGISTER);
             json_decref(reg);
-            json_decref(body);
-            return gw_respond_error(c, q, 503, "unavailable", "out of memory");
+            return r;
         }
-        rc = warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_REGISTER, reg,
-                                     &err);
-        json_decref(reg);
+        break;
+    case STEP_PUT_REGISTER: {
         const char *d =
             rc == 0 && !is_error ? json_string_value(json_object_get(reply, "decision")) : NULL;
         if (d != NULL && strcmp(d, "allow") == 0) { /* registered (or raced): write again */
             json_decref(reply);
-            reply = NULL;
-            rc = warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS, body,
-                                         &err);
+            return ask_keyd(g, c, q, WARDEN_KEYD_MSG_ACCESS, q->put_body, STEP_PUT_WRITE_AGAIN);
         }
+        break;
     }
-    json_decref(body);
-    return relay(g, c, q, rc, reply, is_error, &err);
+    default:
+        break;
+    }
+    return relay(g, c, q, rc, reply, is_error, &q->keyd_err);
 }
 
 enum MHD_Result gw_handle_v1(warden_gateway *g, struct MHD_Connection *c, gw_req *q)
@@ -231,35 +333,14 @@ enum MHD_Result gw_handle_v1(warden_gateway *g, struct MHD_Connection *c, gw_req
     if (!is_me(r))
         purpose = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Warden-Purpose");
     json_t *body = keyd_body(g, q, action, purpose != NULL ? purpose : GW_SELF_PURPOSE);
-    json_t *reply = NULL;
     if (body == NULL)
         return gw_respond_error(c, q, 503, "unavailable", "out of memory");
-    warden_err err;
-    int is_error = 0;
-    int rc =
-        warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_ACCESS, body, &err);
+    enum MHD_Result res = ask_keyd(g, c, q, WARDEN_KEYD_MSG_ACCESS, body, STEP_ACCESS);
     json_decref(body);
-    return relay(g, c, q, rc, reply, is_error, &err);
+    return res;
 }
 
 enum MHD_Result gw_handle_readyz(warden_gateway *g, struct MHD_Connection *c, gw_req *q)
 {
-    json_t *reply = NULL;
-    int is_error = 0;
-    warden_err err;
-    int rc =
-        warden_keyd_client_call(&reply, &is_error, g->keyd, WARDEN_KEYD_MSG_STATUS, NULL, &err);
-    if (rc != 0 || is_error) {
-        json_decref(reply);
-        atomic_fetch_add_explicit(&g->metrics.keyd_failures, 1, memory_order_relaxed);
-        return gw_respond_error(c, q, 503, "unavailable",
-                                rc != 0 ? err.msg : "keyd answered STATUS with an error");
-    }
-    json_t *o = json_pack("{s:s, s:s, s:O, s:O}", "status", "ready", "region", g->region->name,
-                          "policy_set", json_object_get(reply, "policy_set"), "log_size",
-                          json_object_get(reply, "log_size"));
-    json_decref(reply);
-    if (o == NULL)
-        return gw_respond_error(c, q, 503, "unavailable", "keyd STATUS lacks fields");
-    return gw_respond_json(c, q, 200, o);
+    return ask_keyd(g, c, q, WARDEN_KEYD_MSG_STATUS, NULL, STEP_READYZ);
 }

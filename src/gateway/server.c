@@ -18,8 +18,15 @@
 #define GW_DEFAULT_TIMEOUT_S 30
 #define GW_DEFAULT_MAX_BODY (1u << 20)
 #define GW_DEFAULT_THREADS 2
-/* Per-connection memory pool: request line and headers must fit (else MHD answers 431). */
-#define GW_CONNECTION_MEMORY (64u << 10)
+/* keyd connections: each carries many pipelined requests, and keyd serves each on its own
+ * thread, so a few keep both keyd's threads and its log batches busy */
+#define GW_DEFAULT_KEYD_CONNECTIONS 4
+#define GW_DEFAULT_KEYD_TIMEOUT_S 10
+/* Per-connection memory pool: request line and headers must fit (else MHD answers 431).
+ * 32 KiB is nginx's default ceiling for headers and holds a maximal token and
+ * X-Forwarded-For many times over; MHD zeroes the pool between keep-alive requests, so a
+ * larger one costs every request (64 KiB cost about 2 us of CPU each). */
+#define GW_CONNECTION_MEMORY (32u << 10)
 #define GW_XFF_MAX 2048
 /* Bytes of an oversized chunked body read and dropped before the connection is cut. */
 #define GW_DISCARD_MAX (8u << 20)
@@ -77,6 +84,21 @@ static enum MHD_Result respond_json_hdr(struct MHD_Connection *c, gw_req *q, uns
     return queue(c, q, status, r);
 }
 
+enum MHD_Result gw_respond_json_text(struct MHD_Connection *c, gw_req *q, unsigned status,
+                                     char *text, size_t len)
+{
+    /* the text may hold decrypted fields: wiped when MHD is done with it */
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer_with_free_callback(len, text, wipe_free);
+    if (r == NULL) {
+        wipe_free(text);
+        return MHD_NO;
+    }
+    (void)MHD_add_response_header(r, "Content-Type", "application/json");
+    common_headers(r, q);
+    return queue(c, q, status, r);
+}
+
 enum MHD_Result gw_respond_json(struct MHD_Connection *c, gw_req *q, unsigned status, json_t *obj)
 {
     return respond_json_hdr(c, q, status, obj, NULL, NULL);
@@ -103,7 +125,8 @@ enum MHD_Result gw_respond_error(struct MHD_Connection *c, gw_req *q, unsigned s
 
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
-    (void)cls, (void)c;
+    warden_gateway *g = cls;
+    (void)c;
     gw_req *q = calloc(1, sizeof *q);
     if (q == NULL)
         return NULL;
@@ -114,14 +137,20 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *c)
     else
         memcpy(q->uri, uri, n + 1);
     q->uri_len = n > GW_URI_MAX ? 0 : n;
-    uint8_t rnd[12];
-    if (RAND_bytes(rnd, sizeof rnd) != 1)
-        memset(rnd, 0, sizeof rnd); /* ids are for correlation, not security */
+    /* "gw-" + this gateway's random 48-bit prefix + a 48-bit sequence number: unique for
+     * correlation (ids are not secrets; they are returned and logged) without a DRBG call */
+    static const char HEX[] = "0123456789abcdef";
+    uint64_t seq = atomic_fetch_add_explicit(&g->request_seq, 1, memory_order_relaxed);
+    uint64_t parts[2] = {g->request_prefix, seq};
     char *p = q->request_id;
-    p += snprintf(p, sizeof q->request_id, "gw-");
-    for (size_t i = 0; i < sizeof rnd; i++)
-        p += snprintf(p, 3, "%02x", rnd[i]);
+    memcpy(p, "gw-", 3);
+    p += 3;
+    for (int k = 0; k < 2; k++)
+        for (int sh = 44; sh >= 0; sh -= 4)
+            *p++ = HEX[(parts[k] >> sh) & 0xf];
+    *p = '\0';
     warden_buf_init(&q->body);
+    warden_buf_init(&q->keyd_payload);
     return q;
 }
 
@@ -140,6 +169,8 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **state,
     if (q->answered)
         gw_metrics_request(&g->metrics, q->route.kind, q->status, ns > 0 ? (uint64_t)ns : 0);
     warden_buf_fini_wipe(&q->body);
+    json_decref(q->put_body);
+    warden_buf_fini_wipe(&q->keyd_payload);
     warden_wipe(&q->claims, sizeof q->claims);
     free(q);
     *state = NULL;
@@ -176,7 +207,8 @@ static void locate(warden_gateway *g, struct MHD_Connection *c, gw_req *q)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-    xff_acc *a = calloc(1, sizeof *a);
+    /* X-Forwarded-For counts only from a trusted proxy: without any, do not collect it */
+    xff_acc *a = g->n_proxies > 0 ? calloc(1, sizeof *a) : NULL;
     if (a != NULL)
         (void)MHD_get_connection_values(c, MHD_HEADER_KIND, collect_xff, a);
     /* an overlong chain cannot be read from the right reliably: treat it as garbage */
@@ -262,6 +294,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)url, (void)version;
     if (q == NULL)
         return MHD_NO; /* out of memory in on_uri: drop the connection */
+    if (q->waiting) { /* resumed: keyd's answer is in */
+        *upload_len = 0; /* the body of a GET /readyz: not read */
+        return gw_continue(g, c, q);
+    }
     if (!q->started) {
         q->started = true;
         /* A response queued before MHD has seen the (empty) body costs the keep-alive, so a
@@ -276,7 +312,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (q->deferred && *upload_len == 0) {
         q->deferred = false;
         enum MHD_Result r = start_request(g, c, q, method);
-        if (r != MHD_YES || q->answered)
+        if (r != MHD_YES || q->answered || q->waiting)
             return r;
         return gw_handle_v1(g, c, q); /* a PUT without a body: refused as malformed JSON */
     }
@@ -357,6 +393,8 @@ void warden_gateway_stop(warden_gateway *g)
     if (g->d != NULL) {
         /* stop accepting, then let the pool threads finish what they are serving */
         (void)MHD_quiesce_daemon(g->d);
+        /* every connection suspended on keyd is resumed before MHD may stop (its rule) */
+        warden_keyd_client_close(g->keyd);
         MHD_stop_daemon(g->d);
     }
     warden_keyd_client_free(g->keyd);
@@ -424,9 +462,11 @@ static int load(warden_gateway *g, const warden_gateway_options *o, char **log_d
     g->log_dirfd = open(*log_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (g->log_dirfd < 0)
         return warden_err_set(err, WARDEN_EIO, "log directory %s: %s", *log_dir, strerror(errno));
-    unsigned threads = o->threads != 0 ? o->threads : GW_DEFAULT_THREADS;
-    /* each pool thread has at most one keyd call in flight */
-    if ((rc = warden_keyd_client_new(&g->keyd, sock, threads, err)) != 0)
+    unsigned timeout_s = o->keyd_timeout_s != 0 ? o->keyd_timeout_s : GW_DEFAULT_KEYD_TIMEOUT_S;
+    if ((rc = warden_keyd_client_new(&g->keyd, sock,
+                                     o->keyd_connections != 0 ? o->keyd_connections
+                                                              : GW_DEFAULT_KEYD_CONNECTIONS,
+                                     timeout_s * 1000u, err)) != 0)
         return rc;
     if ((o->tls_cert != NULL) != (o->tls_key != NULL))
         return warden_err_set(err, WARDEN_EINVAL, "TLS needs both a certificate and a key");
@@ -456,13 +496,21 @@ int warden_gateway_start(warden_gateway **out, const warden_gateway_options *o, 
     if (g == NULL)
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
     g->log_dirfd = -1;
+    uint8_t rnd[6];
+    if (RAND_bytes(rnd, sizeof rnd) != 1)
+        memset(rnd, 0, sizeof rnd); /* ids are for correlation, not security */
+    for (size_t i = 0; i < sizeof rnd; i++)
+        g->request_prefix = g->request_prefix << 8 | rnd[i];
+    atomic_init(&g->request_seq, 0);
     g->max_body = o->max_body != 0 ? o->max_body : GW_DEFAULT_MAX_BODY;
     if ((rc = load(g, o, &log_dir, err)) != 0)
         goto out;
     const char *listen = o->listen != NULL ? o->listen : g->region->listen;
     if ((rc = parse_listen(&ai, listen, err)) != 0)
         goto out;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC;
+    /* suspend/resume: a request waiting for keyd is parked, not a blocked thread */
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ITC | MHD_ALLOW_SUSPEND_RESUME;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     if (g->tls_cert != NULL)
