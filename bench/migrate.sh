@@ -1,7 +1,7 @@
 #!/bin/bash
 # Migrates N legacy records of about 1 KiB (default 1,000,000) from a PostgreSQL table into a
-# fresh texas keyd with `warden migrate` (each record: residency, logged write, logged
-# read-back, hash comparison; statements; deletion) and prints verified records per second
+# fresh texas keyd with `warden migrate` (each record: residency, logged write, keyd's
+# read-back of the stored copy, hash comparison; statements; deletion) and prints verified records per second
 # next to, measured in the same run: PostgreSQL's own `COPY ... TO` rate for the same table
 # and the raw write rate of the region store (LMDB, 1000 puts per durable commit and one).
 # usage: bench/migrate.sh [N] [BUILD_DIR] [CONNECTIONS]   (env BATCH: records per batch,
@@ -70,7 +70,7 @@ t1=$(now)
 k1=$(cpu $KPID)
 grep -q "^migrated now $N," mig.out || { echo "not all migrated:"; cat mig.out; exit 1; }
 echo "warden migrate (verified):    $(rate "$N" "$t0" "$t1") records/s  ($C keyd connections;" \
-    "per record: 3 Cedar decisions, 2 log entries (write, read-back), encrypt + decrypt;" \
+    "per record: 1 Cedar decision, 1 log entry (write), encrypt, read-back + decrypt + hash;" \
     "one registration per 10 records)"
 python3 - "$N" "$k0" "$k1" "$(cat mig.cpu)" "$t0" "$t1" <<'EOP'
 import sys

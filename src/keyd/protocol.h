@@ -27,8 +27,10 @@
  *             the statement to the log if Cedar allows Action::"attest" (src/keyd/attest.c)
  *   IMPORT    request_id, principal, context {...}, records: 1..KEYD_IMPORT_MAX objects
  *             {user, collection, id, version (integer), document (object)}: per record a
- *             write (compare-and-set on version) and a read-back, decided and logged like
- *             ACCESS write and read, in one log batch and one store commit (src/keyd/import.c)
+ *             write (compare-and-set on version), decided and logged like an ACCESS write,
+ *             in one log batch and one store commit, then read back by keyd: the answer
+ *             carries the SHA-256 of each stored plaintext, never the plaintext
+ *             (src/keyd/import.c)
  *   INVENTORY (empty): users with jurisdiction, state and live records per collection, and
  *             the configured jurisdictions; no keys or contents (src/keyd/inventory.c)
  * ACCESS write may carry version? (integer): compare-and-set, written only as that version.

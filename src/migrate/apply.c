@@ -9,6 +9,7 @@
  * write. Every write names its version, so even a write still in flight from a killed
  * pass cannot make a second copy: one of the two gets "conflict", and the read-back then
  * finds the same content. */
+#include "keyd/keyd_internal.h" /* keyd_json_canon_str: the IMPORT body is canonical text */
 #include "keyd/protocol.h"
 #include "migrate/migrate_internal.h"
 
@@ -355,18 +356,41 @@ static void handle(int stage, mig_rec *r, const json_t *a, int is_error)
     }
 }
 
-/* One IMPORT result: the write's part as S_WRITE, then its read-back as S_READBACK. */
+/* One IMPORT result, [decision, log_index, outcome, version, sha256]: the write's part as
+ * S_WRITE would take it; for a write this request made, keyd's read-back digest must equal
+ * the SHA-256 of the canonical document sent. A conflict gets no digest: its record is read
+ * back with an ordinary ACCESS read (S_READBACK) afterwards. */
 static void handle_import(mig_rec *r, const json_t *res)
 {
-    const char *out = json_string_value(json_object_get(res, "outcome"));
+    const char *dec = json_string_value(json_array_get(res, 0));
+    const char *out = json_string_value(json_array_get(res, 2));
+    const char *sum = json_string_value(json_array_get(res, 4));
     if (out != NULL && strcmp(out, "unknown_user") == 0) {
         r->outcome = MIG_O_FAILED;
         snprintf(r->why, sizeof r->why, "the user is not registered in the destination");
         return;
     }
-    handle(S_WRITE, r, res, 0);
-    if (r->outcome == MIG_O_TODO)
-        handle(S_READBACK, r, json_object_get(res, "read"), 0);
+    json_t *w = json_pack("{s:s?, s:s?, s:O?}", "decision", dec, "outcome", out, "version",
+                          json_array_get(res, 3));
+    if (w == NULL) {
+        r->outcome = MIG_O_FAILED;
+        snprintf(r->why, sizeof r->why, "out of memory");
+        return;
+    }
+    handle(S_WRITE, r, w, 0);
+    json_decref(w);
+    if (!r->written)
+        return; /* refused, failed, or a conflict to read back */
+    warden_tlog_hash got, want;
+    memcpy(want.b, r->docsum, sizeof want.b);
+    if (mig_unhex(&got, sum) && same(&got, &want)) {
+        r->outcome = MIG_O_DONE;
+    } else {
+        r->outcome = MIG_O_FAILED;
+        snprintf(r->why, sizeof r->why, "%s",
+                 sum == NULL ? "read-back failed in the destination"
+                             : "read-back does not match what was written");
+    }
 }
 
 typedef struct slice {
@@ -409,48 +433,95 @@ static int run_stage(slice *s, int stage)
     return 0;
 }
 
+/* The IMPORT body of the records idx[0..m), written as canonical JSON text: every document
+ * is already in canonical form (mig_rec_check), so none is serialised again. */
+static int import_body(warden_buf *b, slice *s, const size_t *idx, size_t m)
+{
+    char id[96];
+    next_id(id, s->d, "import");
+    int rc = warden_buf_puts(b, "{\"context\":{\"location\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, s->d->location);
+    if (rc == 0)
+        rc = warden_buf_puts(b, ",\"purpose\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, s->d->purpose);
+    if (rc == 0)
+        rc = warden_buf_puts(b, ",\"source_ip\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, s->d->source_ip);
+    if (rc == 0)
+        rc = warden_buf_puts(b, "},\"principal\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, s->d->principal);
+    if (rc == 0)
+        rc = warden_buf_puts(b, ",\"records\":[");
+    for (size_t j = 0; rc == 0 && j < m; j++) {
+        const mig_rec *r = &s->recs[idx[j]];
+        rc = warden_buf_puts(b, j > 0 ? ",{\"collection\":" : "{\"collection\":");
+        if (rc == 0)
+            rc = keyd_json_canon_str(b, r->coll);
+        if (rc == 0)
+            rc = warden_buf_puts(b, ",\"document\":");
+        if (rc == 0)
+            rc = warden_buf_append(b, r->canon.p, r->canon.len);
+        if (rc == 0)
+            rc = warden_buf_puts(b, ",\"id\":");
+        if (rc == 0)
+            rc = keyd_json_canon_str(b, r->id);
+        if (rc == 0)
+            rc = warden_buf_puts(b, ",\"user\":");
+        if (rc == 0)
+            rc = keyd_json_canon_str(b, r->user);
+        if (rc == 0)
+            rc = warden_buf_printf(b, ",\"version\":%llu}", (unsigned long long)r->want);
+    }
+    if (rc == 0)
+        rc = warden_buf_puts(b, "],\"request_id\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, id);
+    if (rc == 0)
+        rc = warden_buf_puts(b, "}");
+    return rc == 0 ? 0 : warden_err_set(&s->err, rc, "IMPORT body: out of memory");
+}
+
 /* IMPORT batches of up to KEYD_IMPORT_MAX records, one in flight per connection. */
 static int run_import(slice *s)
 {
     size_t i = 0;
     size_t *idx = calloc(KEYD_IMPORT_MAX, sizeof *idx);
+    warden_buf b;
+    warden_buf_init(&b);
     int rc = idx == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory") : 0;
     while (rc == 0 && i < s->n) {
         size_t m = 0, bytes = 0;
         for (; i < s->n && m < KEYD_IMPORT_MAX && bytes < IMPORT_BYTES; i++)
             if (wanted(S_IMPORT, &s->recs[i])) {
                 idx[m++] = i;
-                bytes += json_dumpb(s->recs[i].doc, NULL, 0, JSON_COMPACT) + 512;
+                bytes += s->recs[i].canon.len + 512;
             }
         if (m == 0)
             break;
-        char id[96];
-        next_id(id, s->d, "import");
-        json_t *list = json_array();
-        json_t *b = json_pack("{s:s, s:s, s:o, s:o}", "request_id", id, "principal",
-                              s->d->principal, "context", context(s->d), "records", list);
-        for (size_t j = 0; b != NULL && j < m; j++) {
-            const mig_rec *r = &s->recs[idx[j]];
-            if (json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:O}", "user", r->user,
-                                                      "collection", r->coll, "id", r->id, "version",
-                                                      (json_int_t)r->want, "document", r->doc)) !=
-                0) {
-                json_decref(b);
-                b = NULL;
-            }
-        }
         json_t *a = NULL;
-        rc = b == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory")
-                       : mig_conn_call(&a, s->c, KEYD_MSG_IMPORT, b, &s->err);
-        json_decref(b);
+        int is_error = 0;
+        warden_wipe(b.p, b.len); /* documents */
+        b.len = 0;
+        if ((rc = import_body(&b, s, idx, m)) != 0 ||
+            (rc = mig_conn_send_raw(s->c, KEYD_MSG_IMPORT, b.p, b.len, &s->err)) != 0 ||
+            (rc = mig_conn_recv(&a, &is_error, s->c, &s->err)) != 0)
+            break;
         const json_t *res = json_object_get(a, "results");
-        if (rc == 0 && json_array_size(res) != m)
+        if (is_error)
+            rc = warden_err_set(&s->err, WARDEN_EIO, "keyd IMPORT: %.200s",
+                                json_string_value(json_object_get(a, "error")));
+        else if (json_array_size(res) != m)
             rc = warden_err_set(&s->err, WARDEN_ECORRUPT, "keyd IMPORT: %zu results for %zu",
                                 json_array_size(res), m);
         for (size_t j = 0; rc == 0 && j < m; j++)
             handle_import(&s->recs[idx[j]], json_array_get(res, j));
         json_decref(a);
     }
+    warden_buf_fini_wipe(&b);
     free(idx);
     return rc;
 }
@@ -516,9 +587,9 @@ int mig_dest_apply(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
         r->want = r->prev == MIG_PREV_DONE ? r->prev_version + 1 : 1;
     }
     static const int STAGES[] = {S_PREREAD, S_WRITE, S_READBACK};
-    static const int BATCHED[] = {S_PREREAD, S_IMPORT};
+    static const int BATCHED[] = {S_PREREAD, S_IMPORT, S_READBACK};
     int rc =
-        d->single ? parallel(d, recs, n, STAGES, 3, err) : parallel(d, recs, n, BATCHED, 2, err);
+        d->single ? parallel(d, recs, n, STAGES, 3, err) : parallel(d, recs, n, BATCHED, 3, err);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++)

@@ -32,6 +32,8 @@ typedef struct mig_rec {
     int prev;                     /* MIG_PREV_* */
     uint64_t prev_version;        /* destination version recorded by an earlier pass */
     warden_tlog_hash leaf;        /* of the canonical record (valid records only) */
+    warden_buf canon;             /* the document's canonical text (valid records only) */
+    uint8_t docsum[32];           /* SHA-256 of canon: what keyd's IMPORT read-back answers */
     warden_tlog_hash prev_leaf;   /* recorded by an earlier pass (prev != NONE) */
     int outcome;                  /* MIG_O_* */
     uint64_t version;             /* destination version after this pass */
@@ -45,7 +47,7 @@ void mig_rec_fini(mig_rec *r);
 
 /* Checks names and document against what keyd accepts (the keyd protocol's rules, so that
  * keyd never sees a frame it must treat as a violation); on failure fills r->why and
- * returns false. On success computes r->leaf. */
+ * returns false. On success computes r->canon, r->docsum and r->leaf. */
 bool mig_rec_check(mig_rec *r);
 
 /* The canonical form of a record: compact JSON, sorted keys, ASCII, of
@@ -137,6 +139,10 @@ typedef struct mig_conn {
 
 WARDEN_MUST_USE int mig_conn_open(mig_conn *c, const char *socket_path, warden_err *err);
 void mig_conn_close(mig_conn *c);
+/* Queues a request whose payload is JSON text the caller wrote (with keyd's canonical
+ * writer). */
+WARDEN_MUST_USE int mig_conn_send_raw(mig_conn *c, uint16_t type, const uint8_t *payload,
+                                      size_t len, warden_err *err);
 /* Queues a request (written on the next recv or when the buffer is large). */
 WARDEN_MUST_USE int mig_conn_send(mig_conn *c, uint16_t type, const json_t *body, warden_err *err);
 /* Flushes queued requests and reads the next reply (an ERROR reply sets *is_error). */
