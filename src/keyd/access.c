@@ -659,28 +659,24 @@ int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     return rc;
 }
 
-int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+/* The residency decision for registering r->user with home jurisdiction jur, and its audit
+ * entry appended to entry: the config's list is a hard bound; within it, residency is
+ * Cedar's "store" decision. Shared by REGISTER and the batch (keyd_register_prepare). */
+static int register_decide(warden_buf *entry, const char **decision, bool *allow, warden_keyd *k,
+                           const keyd_pset *p, const areq *r, const char *jur, warden_err *err)
 {
-    areq r;
-    areq_from(&r, body);
-    const char *jur = str(body, "jurisdiction");
-    keyd_pset *p = keyd_pset_acquire(k);
-    json_t *ctx = NULL, *ans = NULL;
-    warden_buf entry;
-    warden_buf_init(&entry);
     verdict v = {0};
-    uint64_t index = 0;
-    bool reached = false;
     int rc = 0;
-    /* The config's list is a hard bound; within it, residency is Cedar's "store" decision. */
     bool listed = false;
     for (size_t i = 0; i < k->cfg.n_jurisdictions; i++)
         listed |= strcmp(k->cfg.jurisdictions[i], jur) == 0;
-    if ((ctx = base_context(k, &r, jur)) == NULL) {
+    json_t *ctx = base_context(k, r, jur);
+    if (ctx == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = decide(&v, k, p, r.principal, "store", "Region", k->cfg.region, ctx, NULL, err)) != 0)
+    if ((rc = decide(&v, k, p, r->principal, "store", "Region", k->cfg.region, ctx, NULL, err)) !=
+        0)
         goto out;
     if (!listed) {
         v.allow = false;
@@ -688,9 +684,45 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
         (void)json_array_append_new(v.policies, json_string("config:jurisdictions"));
     }
     static const char *const CLS[] = {"residency"};
+    if ((rc = entry_text(entry, decision, k, p, r, "store", "Region", k->cfg.region, jur, ctx, CLS,
+                         &v, 1, err)) != 0)
+        goto out;
+    *allow = v.allow;
+out:
+    verdict_fini(&v);
+    json_decref(ctx);
+    return rc;
+}
+
+int keyd_register_prepare(warden_buf *entry, const char **decision, bool *allow, warden_keyd *k,
+                          const keyd_pset *p, const keyd_access_fields *f, const char *jurisdiction,
+                          warden_err *err)
+{
+    const json_t *ctx_in = f->context;
+    areq r = {.request_id = f->request_id,
+              .principal = f->principal,
+              .user = f->user,
+              .source_ip = str(ctx_in, "source_ip"),
+              .location = str(ctx_in, "location"),
+              .site = str(ctx_in, "site") != NULL ? str(ctx_in, "site") : "unknown",
+              .purpose = str(ctx_in, "purpose")};
+    return register_decide(entry, decision, allow, k, p, &r, jurisdiction, err);
+}
+
+int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+{
+    areq r;
+    areq_from(&r, body);
+    const char *jur = str(body, "jurisdiction");
+    keyd_pset *p = keyd_pset_acquire(k);
+    json_t *ans = NULL;
+    warden_buf entry;
+    warden_buf_init(&entry);
+    uint64_t index = 0;
+    bool reached = false, allow = false;
     const char *decision = NULL;
-    if ((rc = entry_text(&entry, &decision, k, p, &r, "store", "Region", k->cfg.region, jur, ctx,
-                         CLS, &v, 1, err)) != 0)
+    int rc = register_decide(&entry, &decision, &allow, k, p, &r, jur, err);
+    if (rc != 0)
         goto out;
     reached = true;
     const uint8_t *t = entry.p;
@@ -700,7 +732,7 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    if (v.allow) {
+    if (allow) {
         rc = warden_store_user_register(k->store, r.user, jur, (int64_t)time(NULL), NULL, err);
         if (rc == WARDEN_EEXIST) {
             rc = set_outcome(ans, "exists") != 0 ? WARDEN_ENOMEM : 0;
@@ -714,9 +746,7 @@ out:
     if (rc != 0 && !reached)
         rc = keyd_refusal_log(&ans, k, KEYD_MSG_REGISTER, body, rc, err);
     *answer = ans;
-    verdict_fini(&v);
     warden_buf_fini(&entry);
-    json_decref(ctx);
     keyd_pset_put(p, k);
     return rc;
 }
@@ -779,6 +809,8 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
         return keyd_do_attest(answer, k, body, err);
     case KEYD_MSG_IMPORT:
         return keyd_do_import(answer, k, body, err);
+    case KEYD_MSG_REGISTER_MANY:
+        return keyd_do_register_many(answer, k, body, err);
     case KEYD_MSG_RELOAD: {
         uint64_t index;
         char hash[72];

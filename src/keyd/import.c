@@ -22,6 +22,7 @@
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct item {
     const json_t *rec;
@@ -283,6 +284,126 @@ out:
     }
     *answer = ans;
     json_decref(results);
+    free(its);
+    warden_buf_fini(&texts);
+    warden_store_user_fini(&u);
+    keyd_pset_put(p, k);
+    return rc;
+}
+
+/* REGISTER_MANY: per user exactly REGISTER's residency decision and entry (request ids
+ * <request_id>/<i>), all entries in one durable log batch; then the allowed users not yet
+ * registered are registered, each with a fresh DEK wrapped under the KEK, in one store
+ * commit. Why the DEK now and not on the first write, as REGISTER does: a migration writes
+ * every user it registers right away, and a DEK stored on its own costs a store commit (an
+ * fsync) per user. */
+int keyd_do_register_many(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+{
+    const json_t *users = json_object_get(body, "users");
+    const char *request_id = str(body, "request_id");
+    size_t n = json_array_size(users);
+    keyd_pset *p = keyd_pset_acquire(k);
+    item *its = calloc(n, sizeof *its);
+    warden_store_reg *regs = calloc(n, sizeof *regs);
+    warden_store_dek *deks = calloc(n, sizeof *deks);
+    warden_buf *wrapped = calloc(n, sizeof *wrapped);
+    size_t *at = calloc(n, sizeof *at), nr = 0;
+    json_t *ans = NULL, *results = NULL;
+    warden_buf texts;
+    warden_buf_init(&texts);
+    warden_store_user u;
+    warden_store_user_init(&u);
+    warden_dek *fresh = NULL;
+    int rc = its == NULL || regs == NULL || deks == NULL || wrapped == NULL || at == NULL
+                 ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
+                 : 0;
+    for (size_t i = 0; wrapped != NULL && i < n; i++)
+        warden_buf_init(&wrapped[i]);
+    /* (2) every decision; nothing to read first: the jurisdiction is the requested one */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        item *it = &its[i];
+        const json_t *e = json_array_get(users, i);
+        it->user = str(e, "user");
+        snprintf(it->jur, sizeof it->jur, "%s", str(e, "jurisdiction"));
+        it->known = true;
+        char rid[KEYD_REQUEST_ID_MAX + 32];
+        snprintf(rid, sizeof rid, "%s/%zu", request_id, i);
+        keyd_access_fields f = {rid, str(body, "principal"), it->user, NULL, NULL,
+                                json_object_get(body, "context")};
+        it->eoff = texts.len;
+        rc = keyd_register_prepare(&texts, &it->dec, &it->allow, k, p, &f, it->jur, err);
+        it->elen = texts.len - it->eoff;
+    }
+    /* (3) durable before anything changes */
+    if (rc != 0 || (rc = log_all(k, its, n, &texts, err)) != 0)
+        goto out;
+    /* (4) the allowed users that are new, with their DEKs, in one commit */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        item *it = &its[i];
+        if (!it->allow)
+            continue;
+        it->outcome = "ok";
+        int g = warden_store_user_get(k->store, &u, it->user, err);
+        if (g == 0) {
+            it->outcome = "exists"; /* as REGISTER answers; its jurisdiction stays */
+            continue;
+        }
+        if (g != WARDEN_ENOTFOUND) {
+            rc = g;
+            break;
+        }
+        if ((rc = warden_dek_new(&fresh, err)) != 0 ||
+            (rc = warden_kek_wrap(&wrapped[nr], k->kek, fresh, it->user, err)) != 0)
+            break;
+        warden_dek_free(fresh);
+        fresh = NULL;
+        deks[nr] = (warden_store_dek){.blob = wrapped[nr].p,
+                                      .len = wrapped[nr].len,
+                                      .kek_id = warden_kek_id(k->kek),
+                                      .kek_version = warden_kek_current_version(k->kek)};
+        regs[nr] = (warden_store_reg){it->user, it->jur, &deks[nr], 0};
+        at[nr++] = i;
+    }
+    if (rc == 0 && nr > 0)
+        rc = warden_store_user_register_batch(k->store, regs, nr, (int64_t)time(NULL), err);
+    for (size_t j = 0; rc == 0 && j < nr; j++) {
+        if (regs[j].result == WARDEN_EEXIST)
+            its[at[j]].outcome = "exists"; /* registered meanwhile */
+        else if (regs[j].result != 0)
+            rc = warden_err_set(err, regs[j].result, "user %s: the store refused the registration",
+                                its[at[j]].user);
+    }
+    if (rc != 0)
+        goto out;
+    results = json_array();
+    ans = json_pack("{s:s, s:s, s:s}", "outcome", "ok", "policy_set", p->hash, "request_id",
+                    request_id);
+    if (results == NULL || ans == NULL || json_object_set(ans, "results", results) != 0) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* one result per user: [decision, log_index, outcome] */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const item *it = &its[i];
+        json_t *r = json_pack("[s, I, s]", it->dec, (json_int_t)it->index,
+                              it->outcome != NULL ? it->outcome : "ok");
+        if (r == NULL || json_array_append_new(results, r) != 0)
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    }
+out:
+    if (rc != 0) {
+        json_decref(ans);
+        ans = NULL;
+    }
+    *answer = ans;
+    json_decref(results);
+    warden_dek_free(fresh);
+    for (size_t i = 0; wrapped != NULL && i < n; i++)
+        warden_buf_fini(&wrapped[i]);
+    free(wrapped);
+    free(deks);
+    free(regs);
+    free(at);
     free(its);
     warden_buf_fini(&texts);
     warden_store_user_fini(&u);

@@ -157,6 +157,13 @@ WARDEN_MUST_USE int keyd_access_prepare_write(warden_buf *entry, const char **de
                                               bool *allow, warden_keyd *k, const keyd_pset *p,
                                               const keyd_access_fields *f,
                                               const char *jurisdiction, warden_err *err);
+/* The residency decision of registering f->user (f->collection and f->id unused) with home
+ * jurisdiction, exactly as REGISTER decides it, with its audit entry's text appended to
+ * entry (not logged). Errors: those of the decision, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_register_prepare(warden_buf *entry, const char **decision, bool *allow,
+                                          warden_keyd *k, const keyd_pset *p,
+                                          const keyd_access_fields *f, const char *jurisdiction,
+                                          warden_err *err);
 /* The user's DEK (created on a first write when create), or *outcome "key_destroyed" /
  * "not_found". Only after the decision is durable; give it back with keyd_dekcache_put. */
 WARDEN_MUST_USE int keyd_access_dek(warden_dek **dek, const char **outcome, warden_keyd *k,
@@ -164,6 +171,9 @@ WARDEN_MUST_USE int keyd_access_dek(warden_dek **dek, const char **outcome, ward
 /* import.c: IMPORT, the migrator's batched write + read-back (docs/keyd-protocol.md). */
 WARDEN_MUST_USE int keyd_do_import(json_t **answer, warden_keyd *k, const json_t *body,
                                    warden_err *err);
+/* import.c: REGISTER_MANY, the migrator's batched registration (docs/keyd-protocol.md). */
+WARDEN_MUST_USE int keyd_do_register_many(json_t **answer, warden_keyd *k, const json_t *body,
+                                          warden_err *err);
 
 /* An access request split around its log append, so that a connection's pipelined requests
  * share one durable append (server.c): begin reads and decides (nothing secret, nothing

@@ -114,50 +114,43 @@ int mig_dest_attest(uint64_t *index, mig_dest *d, const char *statement, warden_
     return rc;
 }
 
-typedef struct reg_slice {
-    mig_dest *d;
-    mig_conn *c;
-    const mig_rec *recs;
-    const size_t *first; /* indexes of the first record of each user to register */
-    int *ok;
-    size_t n;
-    int rc;
-    warden_err err;
-} reg_slice;
-
-/* Registers s->n users on one connection, DEPTH in flight. */
-static void *reg_main(void *arg)
+/* Registers the users first[0..nu) of recs with REGISTER_MANY requests of up to
+ * KEYD_REGISTER_MANY_MAX users: one log batch and one store commit each. */
+static int register_many(mig_dest *d, const mig_rec *recs, const size_t *first, int *ok,
+                         size_t nu, warden_err *err)
 {
-    reg_slice *s = arg;
-    s->rc = 0;
-    for (size_t k = 0; k < s->n && s->rc == 0; k += DEPTH) {
-        size_t m = s->n - k < DEPTH ? s->n - k : DEPTH;
-        for (size_t j = 0; j < m && s->rc == 0; j++) {
-            const mig_rec *r = &s->recs[s->first[k + j]];
-            char id[96];
-            next_id(id, s->d, "register");
-            json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:o}", "request_id", id, "principal",
-                                  s->d->principal, "user", r->user, "jurisdiction", r->jur,
-                                  "context", context(s->d));
-            s->rc = b == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory")
-                              : mig_conn_send(s->c, KEYD_MSG_REGISTER, b, &s->err);
-            json_decref(b);
+    int rc = 0;
+    for (size_t k = 0; k < nu && rc == 0; k += KEYD_REGISTER_MANY_MAX) {
+        size_t m = nu - k < KEYD_REGISTER_MANY_MAX ? nu - k : KEYD_REGISTER_MANY_MAX;
+        char id[96];
+        next_id(id, d, "register");
+        json_t *list = json_array(), *a = NULL;
+        json_t *b = json_pack("{s:s, s:s, s:o, s:o}", "request_id", id, "principal", d->principal,
+                              "context", context(d), "users", list);
+        for (size_t j = 0; b != NULL && j < m; j++) {
+            const mig_rec *r = &recs[first[k + j]];
+            if (json_array_append_new(list, json_pack("{s:s, s:s}", "user", r->user,
+                                                      "jurisdiction", r->jur)) != 0) {
+                json_decref(b);
+                b = NULL;
+            }
         }
-        for (size_t j = 0; j < m && s->rc == 0; j++) {
-            json_t *a = NULL;
-            int is_error;
-            if ((s->rc = mig_conn_recv(&a, &is_error, s->c, &s->err)) != 0)
-                break;
-            const char *dec = json_string_value(json_object_get(a, "decision"));
-            if (is_error || dec == NULL)
-                s->rc = warden_err_set(&s->err, WARDEN_EIO, "keyd: register %s: %.200s",
-                                       s->recs[s->first[k + j]].user,
-                                       json_string_value(json_object_get(a, "error")));
-            s->ok[k + j] = dec != NULL && strcmp(dec, "allow") == 0;
-            json_decref(a);
+        rc = b == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
+                       : mig_conn_call(&a, &d->conns[0], KEYD_MSG_REGISTER_MANY, b, err);
+        json_decref(b);
+        const json_t *res = json_object_get(a, "results");
+        if (rc == 0 && json_array_size(res) != m)
+            rc = warden_err_set(err, WARDEN_ECORRUPT, "keyd REGISTER_MANY: %zu results for %zu",
+                                json_array_size(res), m);
+        for (size_t j = 0; rc == 0 && j < m; j++) {
+            const char *dec = json_string_value(json_array_get(json_array_get(res, j), 0));
+            if (dec == NULL)
+                rc = warden_err_set(err, WARDEN_ECORRUPT, "keyd REGISTER_MANY: result %zu", j);
+            ok[k + j] = dec != NULL && strcmp(dec, "allow") == 0;
         }
+        json_decref(a);
     }
-    return NULL;
+    return rc;
 }
 
 int mig_dest_register(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
@@ -166,13 +159,11 @@ int mig_dest_register(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
     int *ok = calloc(n + 1, sizeof *ok);
     size_t nu = 0;
     int rc = 0;
-    reg_slice sl[MIG_MAX_CONNS];
-    pthread_t th[MIG_MAX_CONNS];
     if (first == NULL || ok == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    /* one REGISTER per user not decided yet (records are sorted by user) */
+    /* one registration per user not decided yet (records are sorted by user) */
     const char *prev = d->last_user;
     for (size_t i = 0; i < n; i++) {
         if (recs[i].outcome != MIG_O_TODO || strcmp(recs[i].user, prev) == 0)
@@ -180,35 +171,7 @@ int mig_dest_register(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
         first[nu++] = i;
         prev = recs[i].user;
     }
-    /* spread over the connections: keyd's group commit serves them with one fsync */
-    size_t ns = d->n < (nu + DEPTH - 1) / DEPTH ? d->n : (nu + DEPTH - 1) / DEPTH;
-    size_t per = ns ? (nu + ns - 1) / ns : 0, started = 0;
-    for (size_t i = 0; i < ns && rc == 0; i++) {
-        size_t lo = i * per, hi = lo + per < nu ? lo + per : nu;
-        sl[i] = (reg_slice){.d = d,
-                            .c = &d->conns[i],
-                            .recs = recs,
-                            .first = first + lo,
-                            .ok = ok + lo,
-                            .n = hi > lo ? hi - lo : 0};
-        if (i == 0)
-            continue;
-        if (pthread_create(&th[i], NULL, reg_main, &sl[i]) != 0)
-            rc = warden_err_set(err, WARDEN_EINTERNAL, "pthread_create failed");
-        else
-            started = i;
-    }
-    if (rc == 0 && ns > 0)
-        reg_main(&sl[0]);
-    for (size_t i = 1; i <= started; i++)
-        pthread_join(th[i], NULL);
-    for (size_t i = 0; rc == 0 && i < ns; i++)
-        if (sl[i].rc != 0) {
-            if (err != NULL)
-                *err = sl[i].err;
-            rc = sl[i].rc;
-        }
-    if (rc != 0)
+    if ((rc = register_many(d, recs, first, ok, nu, err)) != 0)
         goto out;
     /* apply per user, walking exactly as above; the cache carries the last user into the
      * next batch */

@@ -875,6 +875,51 @@ static void keyd_access_import(void **state)
     warden_tlog_signer_free(s);
 }
 
+/* REGISTER_MANY: REGISTER's decision and entry per user, new users stored with a DEK in one
+ * commit, an existing one answered "exists", a jurisdiction outside the region refused. */
+static void keyd_access_register_many(void **state)
+{
+    env *x = *state;
+    register_us(x); /* u1 exists */
+    json_t *a = ok(x, KEYD_MSG_REGISTER_MANY,
+                   "{\"request_id\":\"rm\",\"principal\":\"Service::\\\"migrator\\\"\","
+                   CTX("US", "migration") ",\"users\":[{\"user\":\"u1\",\"jurisdiction\":\"US\"},"
+                   "{\"user\":\"u2\",\"jurisdiction\":\"US\"},"
+                   "{\"user\":\"s1\",\"jurisdiction\":\"SG\"}]}");
+    json_t *res = json_object_get(a, "results");
+    assert_int_equal(json_array_size(res), 3);
+    const char *want[3][2] = {{"allow", "exists"}, {"allow", "ok"}, {"deny", "ok"}};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *r = json_array_get(res, i);
+        assert_string_equal(json_string_value(json_array_get(r, 0)), want[i][0]);
+        assert_string_equal(json_string_value(json_array_get(r, 2)), want[i][1]);
+        json_t *en = log_entry(x, (uint64_t)json_integer_value(json_array_get(r, 1)));
+        char rid[16];
+        snprintf(rid, sizeof rid, "rm/%zu", i);
+        assert_string_equal(json_string_value(json_object_get(en, "request_id")), rid);
+        assert_string_equal(json_string_value(json_object_get(en, "action")), "store");
+        json_decref(en);
+    }
+    json_decref(a);
+    warden_err e;
+    warden_store_user u;
+    warden_store_user_init(&u);
+    assert_int_equal(warden_store_user_get(x->k->store, &u, "u2", &e), 0);
+    assert_string_equal(u.jurisdiction, "US");
+    assert_true(u.has_dek); /* stored with the registration */
+    assert_int_equal(warden_store_user_get(x->k->store, &u, "s1", &e), WARDEN_ENOTFOUND);
+    warden_store_user_fini(&u);
+    /* u2's first write uses that DEK and reads back through an ACCESS read */
+    a = ok(x, KEYD_MSG_IMPORT,
+           "{\"request_id\":\"im\",\"principal\":\"Service::\\\"migrator\\\"\","
+           CTX("US", "migration") ",\"records\":[{\"user\":\"u2\",\"collection\":\"messages\","
+           "\"id\":\"m1\",\"version\":1,\"document\":{\"title\":\"t\"}}]}");
+    json_t *r0 = json_array_get(json_object_get(a, "results"), 0);
+    assert_string_equal(json_string_value(json_array_get(r0, 2)), "ok");
+    assert_true(json_is_string(json_array_get(r0, 4)));
+    json_decref(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -894,6 +939,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(keyd_access_write_version, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_attest, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_register_many, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
