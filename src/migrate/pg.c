@@ -246,66 +246,81 @@ int mig_pg_scan_end(mig_pg *p, bool commit, warden_err *err)
     return rc;
 }
 
-/* INSERT .. VALUES (...), ... ON CONFLICT for the records of recs[] that pick() selects. */
+/* Appends s to a PostgreSQL array literal as one quoted element. */
+static int array_elem(warden_buf *a, const char *s)
+{
+    int rc = warden_buf_puts(a, a->len > 1 ? ",\"" : "\"");
+    for (; rc == 0 && *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            rc = warden_buf_puts(a, "\\");
+        if (rc == 0)
+            rc = warden_buf_append(a, s, 1);
+    }
+    return rc == 0 ? warden_buf_puts(a, "\"") : rc;
+}
+
+/* One INSERT .. SELECT FROM unnest(arrays) .. ON CONFLICT for the records of recs[] that
+ * pick() selects. Why arrays and not a VALUES row per record: PostgreSQL parsed and planned
+ * five parameters per row, which cost more than the rows themselves. */
 static int upsert(mig_pg *p, mig_rec *recs, size_t n, bool (*pick)(const mig_rec *),
                   const char *state, warden_err *err)
 {
-    warden_buf sql;
+    warden_buf sql, col[5];
     warden_buf_init(&sql);
-    const char **vals = calloc(n * 5 + 1, sizeof *vals);
-    char(*hex)[65] = calloc(n, sizeof *hex);
-    char(*ver)[24] = calloc(n, sizeof *ver);
-    size_t k = 0, rows = 0;
+    for (size_t c = 0; c < 5; c++)
+        warden_buf_init(&col[c]);
+    size_t rows = 0;
+    bool done = strcmp(state, "done") == 0;
     int rc = 0;
-    if (vals == NULL || hex == NULL || ver == NULL ||
-        warden_buf_printf(&sql,
-                          "INSERT INTO warden_migration (source_table, user_id, collection, id, "
-                          "state, leaf_hash, dest_version, migrated_at) VALUES ") != 0) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-        goto out;
-    }
-    vals[k++] = p->table;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t c = 0; c < 5 && rc == 0; c++)
+        rc = warden_buf_puts(&col[c], "{");
+    for (size_t i = 0; i < n && rc == 0; i++) {
         if (!pick(&recs[i]))
             continue;
-        mig_hex(hex[i], &recs[i].leaf);
-        snprintf(ver[i], sizeof ver[i], "%llu", (unsigned long long)recs[i].version);
-        bool done = strcmp(state, "done") == 0;
-        if (warden_buf_printf(&sql, "%s($1, $%zu, $%zu, $%zu, '%s', $%zu, %s$%zu::bigint%s, %s)",
-                              rows ? ", " : "", k + 1, k + 2, k + 3, state, k + 4,
-                              done ? "" : "NULLIF(", k + 5, done ? "" : ", 0)",
-                              done ? "now()" : "NULL") != 0) {
-            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-            goto out;
-        }
-        vals[k++] = recs[i].user;
-        vals[k++] = recs[i].coll;
-        vals[k++] = recs[i].id;
-        vals[k++] = hex[i];
-        vals[k++] = done ? ver[i] : "0";
+        char hex[65], ver[24];
+        mig_hex(hex, &recs[i].leaf);
+        snprintf(ver, sizeof ver, "%llu", done ? (unsigned long long)recs[i].version : 0ULL);
+        const char *v[5] = {recs[i].user, recs[i].coll, recs[i].id, hex, ver};
+        for (size_t c = 0; c < 5 && rc == 0; c++)
+            rc = array_elem(&col[c], v[c]);
         rows++;
+    }
+    for (size_t c = 0; c < 5 && rc == 0; c++)
+        rc = warden_buf_puts(&col[c], "}") != 0 ? WARDEN_ENOMEM : warden_buf_cstr(&col[c]);
+    /* pending keeps the version an earlier pass recorded: the destination may hold it */
+    if (rc == 0)
+        rc = warden_buf_printf(
+            &sql,
+            "INSERT INTO warden_migration (source_table, user_id, collection, id, state, "
+            "leaf_hash, dest_version, migrated_at) SELECT $1, u, c, i, '%s', h, NULLIF(v, 0), %s "
+            "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) "
+            "AS t(u, c, i, h, v) "
+            "ON CONFLICT (source_table, user_id, collection, id) DO UPDATE SET "
+            "state = EXCLUDED.state, leaf_hash = EXCLUDED.leaf_hash, "
+            "dest_version = COALESCE(EXCLUDED.dest_version, warden_migration.dest_version), "
+            "migrated_at = COALESCE(EXCLUDED.migrated_at, warden_migration.migrated_at)",
+            state, done ? "now()" : "NULL::timestamptz");
+    if (rc == 0)
+        rc = warden_buf_cstr(&sql);
+    if (rc != 0) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
     }
     if (rows == 0)
         goto out;
-    /* pending keeps the version an earlier pass recorded: the destination may hold it */
-    if (warden_buf_printf(&sql,
-                          " ON CONFLICT (source_table, user_id, collection, id) DO UPDATE SET "
-                          "state = EXCLUDED.state, leaf_hash = EXCLUDED.leaf_hash, "
-                          "dest_version = COALESCE(EXCLUDED.dest_version, "
-                          "warden_migration.dest_version), migrated_at = "
-                          "COALESCE(EXCLUDED.migrated_at, warden_migration.migrated_at)") != 0 ||
-        warden_buf_cstr(&sql) != 0) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-        goto out;
-    }
-    PGresult *r = PQexecParams(p->wr, (const char *)sql.p, (int)k, NULL, vals, NULL, NULL, 0);
+    const char *vals[6] = {p->table,
+                           (const char *)col[0].p,
+                           (const char *)col[1].p,
+                           (const char *)col[2].p,
+                           (const char *)col[3].p,
+                           (const char *)col[4].p};
+    PGresult *r = PQexecParams(p->wr, (const char *)sql.p, 6, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = pgerr(err, WARDEN_EIO, p->wr, "record progress");
     PQclear(r);
 out:
-    free(vals);
-    free(hex);
-    free(ver);
+    for (size_t c = 0; c < 5; c++)
+        warden_buf_fini(&col[c]);
     warden_buf_fini(&sql);
     return rc;
 }
