@@ -105,9 +105,9 @@ static void prefetch_stop(run *x, prefetch *f)
     batch_free(x->next, n);
 }
 
-static int rewind_source(run *x, bool new_snapshot, warden_err *err)
+static int rewind_source(run *x, bool new_snapshot, bool digests, warden_err *err)
 {
-    return x->pg != NULL ? mig_pg_scan_begin(x->pg, new_snapshot, err)
+    return x->pg != NULL ? mig_pg_scan_begin(x->pg, new_snapshot, digests, err)
                          : mig_jsonl_rewind(x->jl, err);
 }
 
@@ -206,8 +206,10 @@ static int migrate_pass(run *x, warden_err *err)
             if (!mig_rec_check(r))
                 r->outcome = MIG_O_INVALID;
             else if (r->prev == MIG_PREV_DONE &&
-                     memcmp(r->leaf.b, r->prev_leaf.b, sizeof r->leaf.b) == 0)
+                     memcmp(r->leaf.b, r->prev_leaf.b, sizeof r->leaf.b) == 0) {
                 r->outcome = MIG_O_SKIP;
+                r->version = r->prev_version; /* kept if its row digest is recorded again */
+            }
             else
                 r->preread = jsonl || r->prev == MIG_PREV_PENDING;
         }
@@ -374,7 +376,7 @@ int warden_migrate_run(warden_migrate_stats *st, const warden_migrate_opts *o, w
             goto out;
     }
     /* one snapshot for the root and the first migration pass */
-    if ((rc = rewind_source(&x, true, err)) != 0 || (rc = source_pass(&x, err)) != 0)
+    if ((rc = rewind_source(&x, true, false, err)) != 0 || (rc = source_pass(&x, err)) != 0)
         goto out;
     if (x.pg != NULL && (rc = mig_pg_scan_end(x.pg, o->dry_run, err)) != 0)
         goto out;
@@ -390,9 +392,9 @@ int warden_migrate_run(warden_migrate_stats *st, const warden_migrate_opts *o, w
     for (int round = 0; round < MAX_ROUNDS; round++) {
         bool again = false;
         if (round > 0 || x.pg == NULL)
-            rc = rewind_source(&x, round > 0, err);
+            rc = rewind_source(&x, round > 0, true, err);
         else
-            rc = mig_pg_scan_begin(x.pg, false, err);
+            rc = mig_pg_scan_begin(x.pg, false, true, err);
         if (rc != 0 || (rc = migrate_pass(&x, err)) != 0)
             goto out;
         if (x.pg != NULL && (rc = mig_pg_scan_end(x.pg, true, err)) != 0)

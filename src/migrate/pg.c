@@ -21,15 +21,27 @@ struct mig_pg {
     bool in_scan;
 };
 
+/* fillfactor 50: every row is written "pending" and then updated to "done"; with room left
+ * on its page the update is a heap-only tuple (no index entries), half the cost. */
 #define PROGRESS_DDL                                                                               \
     "CREATE TABLE IF NOT EXISTS warden_migration ("                                                \
     " source_table text NOT NULL, user_id text NOT NULL, collection text NOT NULL,"                \
     " id text NOT NULL, state text NOT NULL CHECK (state IN ('pending','done')),"                  \
     " leaf_hash text NOT NULL, dest_version bigint, migrated_at timestamptz,"                      \
-    " PRIMARY KEY (source_table, user_id, collection, id));"                                       \
+    " PRIMARY KEY (source_table, user_id, collection, id)) WITH (fillfactor = 50);"                \
     "CREATE TABLE IF NOT EXISTS warden_migration_run ("                                            \
     " source_table text PRIMARY KEY, run_id text NOT NULL, destination text NOT NULL,"             \
-    " created_at timestamptz NOT NULL DEFAULT now())"
+    " created_at timestamptz NOT NULL DEFAULT now());"                                             \
+    "ALTER TABLE warden_migration ADD COLUMN IF NOT EXISTS source_digest text;"                   \
+    "ALTER TABLE warden_migration SET (fillfactor = 50)"
+
+/* The digest of a source row's content as PostgreSQL renders it (the key columns are the
+ * join): recorded with the progress of the snapshot row that was migrated, so that the
+ * deletion can check "unchanged since migrated" inside PostgreSQL, without sending every
+ * row to the migrator to be parsed and hashed again. */
+#define ROW_DIGEST(s)                                                                              \
+    "encode(sha256(convert_to(" s ".jurisdiction || E'\\n' || " s ".document::text, 'UTF8')), "   \
+    "'hex')"
 
 static int pgerr(warden_err *err, int code, PGconn *c, const char *what)
 {
@@ -156,9 +168,10 @@ int mig_pg_run(char run[20], mig_pg *p, const char *destination, warden_err *err
     return rc;
 }
 
-int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, warden_err *err)
+int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, bool digests, warden_err *err)
 {
     char sql[1024];
+    const char *digest = digests ? ROW_DIGEST("s") : "NULL";
     int rc = 0;
     if (new_snapshot &&
         (rc = exec(p->rd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err)) != 0)
@@ -167,17 +180,18 @@ int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, warden_err *err)
     if (p->has_progress)
         snprintf(sql, sizeof sql,
                  "DECLARE mig NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, "
-                 "s.collection, s.id, s.document::text, m.state, m.leaf_hash, m.dest_version "
+                 "s.collection, s.id, s.document::text, m.state, m.leaf_hash, m.dest_version, "
+                 "%s, m.source_digest "
                  "FROM %s s LEFT JOIN warden_migration m ON m.source_table = %s AND "
                  "m.user_id = s.user_id AND m.collection = s.collection AND m.id = s.id "
                  "ORDER BY s.user_id COLLATE \"C\", s.collection COLLATE \"C\", s.id COLLATE \"C\"",
-                 p->table, p->lit);
+                 digest, p->table, p->lit);
     else
         snprintf(sql, sizeof sql,
                  "DECLARE mig NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, "
-                 "s.collection, s.id, s.document::text, NULL, NULL, NULL FROM %s s "
+                 "s.collection, s.id, s.document::text, NULL, NULL, NULL, %s, NULL FROM %s s "
                  "ORDER BY s.user_id COLLATE \"C\", s.collection COLLATE \"C\", s.id COLLATE \"C\"",
-                 p->table);
+                 digest, p->table);
     rc = exec(p->rd, sql, err);
     p->in_scan = rc == 0;
     return rc;
@@ -217,7 +231,12 @@ int mig_pg_scan_next(mig_pg *p, mig_rec *recs, size_t max, size_t *n, warden_err
             if (!PQgetisnull(r, i, 7) && warden_parse_u64(&x->prev_version, PQgetvalue(r, i, 7),
                                                           (size_t)PQgetlength(r, i, 7)) != 0)
                 x->prev = MIG_PREV_PENDING;
+            if (!PQgetisnull(r, i, 9))
+                snprintf(x->prev_src_digest, sizeof x->prev_src_digest, "%s",
+                         PQgetvalue(r, i, 9));
         }
+        if (!PQgetisnull(r, i, 8))
+            snprintf(x->src_digest, sizeof x->src_digest, "%s", PQgetvalue(r, i, 8));
         *n = (size_t)i + 1;
         /* a NULL name is invalid, not a crash: mig_rec_check reports it */
         if (x->user == NULL)
@@ -265,14 +284,14 @@ static int array_elem(warden_buf *a, const char *s)
 static int upsert(mig_pg *p, mig_rec *recs, size_t n, bool (*pick)(const mig_rec *),
                   const char *state, warden_err *err)
 {
-    warden_buf sql, col[5];
+    warden_buf sql, col[6];
     warden_buf_init(&sql);
-    for (size_t c = 0; c < 5; c++)
+    for (size_t c = 0; c < 6; c++)
         warden_buf_init(&col[c]);
     size_t rows = 0;
     bool done = strcmp(state, "done") == 0;
     int rc = 0;
-    for (size_t c = 0; c < 5 && rc == 0; c++)
+    for (size_t c = 0; c < 6 && rc == 0; c++)
         rc = warden_buf_puts(&col[c], "{");
     for (size_t i = 0; i < n && rc == 0; i++) {
         if (!pick(&recs[i]))
@@ -280,23 +299,24 @@ static int upsert(mig_pg *p, mig_rec *recs, size_t n, bool (*pick)(const mig_rec
         char hex[65], ver[24];
         mig_hex(hex, &recs[i].leaf);
         snprintf(ver, sizeof ver, "%llu", done ? (unsigned long long)recs[i].version : 0ULL);
-        const char *v[5] = {recs[i].user, recs[i].coll, recs[i].id, hex, ver};
-        for (size_t c = 0; c < 5 && rc == 0; c++)
+        const char *v[6] = {recs[i].user, recs[i].coll, recs[i].id, hex, ver, recs[i].src_digest};
+        for (size_t c = 0; c < 6 && rc == 0; c++)
             rc = array_elem(&col[c], v[c]);
         rows++;
     }
-    for (size_t c = 0; c < 5 && rc == 0; c++)
+    for (size_t c = 0; c < 6 && rc == 0; c++)
         rc = warden_buf_puts(&col[c], "}") != 0 ? WARDEN_ENOMEM : warden_buf_cstr(&col[c]);
     /* pending keeps the version an earlier pass recorded: the destination may hold it */
     if (rc == 0)
         rc = warden_buf_printf(
             &sql,
             "INSERT INTO warden_migration (source_table, user_id, collection, id, state, "
-            "leaf_hash, dest_version, migrated_at) SELECT $1, u, c, i, '%s', h, NULLIF(v, 0), %s "
-            "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[]) "
-            "AS t(u, c, i, h, v) "
+            "leaf_hash, dest_version, migrated_at, source_digest) SELECT $1, u, c, i, '%s', h, "
+            "NULLIF(v, 0), %s, NULLIF(d, '') FROM unnest($2::text[], $3::text[], $4::text[], "
+            "$5::text[], $6::bigint[], $7::text[]) AS t(u, c, i, h, v, d) "
             "ON CONFLICT (source_table, user_id, collection, id) DO UPDATE SET "
             "state = EXCLUDED.state, leaf_hash = EXCLUDED.leaf_hash, "
+            "source_digest = EXCLUDED.source_digest, "
             "dest_version = COALESCE(EXCLUDED.dest_version, warden_migration.dest_version), "
             "migrated_at = COALESCE(EXCLUDED.migrated_at, warden_migration.migrated_at)",
             state, done ? "now()" : "NULL::timestamptz");
@@ -308,18 +328,19 @@ static int upsert(mig_pg *p, mig_rec *recs, size_t n, bool (*pick)(const mig_rec
     }
     if (rows == 0)
         goto out;
-    const char *vals[6] = {p->table,
+    const char *vals[7] = {p->table,
                            (const char *)col[0].p,
                            (const char *)col[1].p,
                            (const char *)col[2].p,
                            (const char *)col[3].p,
-                           (const char *)col[4].p};
-    PGresult *r = PQexecParams(p->wr, (const char *)sql.p, 6, NULL, vals, NULL, NULL, 0);
+                           (const char *)col[4].p,
+                           (const char *)col[5].p};
+    PGresult *r = PQexecParams(p->wr, (const char *)sql.p, 7, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = pgerr(err, WARDEN_EIO, p->wr, "record progress");
     PQclear(r);
 out:
-    for (size_t c = 0; c < 5; c++)
+    for (size_t c = 0; c < 6; c++)
         warden_buf_fini(&col[c]);
     warden_buf_fini(&sql);
     return rc;
@@ -330,9 +351,13 @@ static bool is_todo(const mig_rec *r)
     return r->outcome == MIG_O_TODO;
 }
 
+/* Migrated now, or earlier and unchanged but recorded with another (or no) row digest: the
+ * canonical record is the same, only PostgreSQL's rendering of it differs (e.g. 1.0 and
+ * 1.00). */
 static bool is_done(const mig_rec *r)
 {
-    return r->outcome == MIG_O_DONE;
+    return r->outcome == MIG_O_DONE ||
+           (r->outcome == MIG_O_SKIP && strcmp(r->src_digest, r->prev_src_digest) != 0);
 }
 
 int mig_pg_mark_pending(mig_pg *p, mig_rec *recs, size_t n, warden_err *err)
@@ -403,47 +428,28 @@ int mig_pg_delete_check(mig_pg *p, uint64_t *deletable, uint64_t *changed, uint6
     snprintf(sql, sizeof sql, "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", p->table);
     if ((rc = exec(p->wr, sql, err)) != 0)
         goto fail;
+    /* A row recorded done is deletable only if its content still has the digest recorded
+     * with the snapshot row that was migrated; computed here, under the lock. */
     snprintf(sql, sizeof sql,
-             "DECLARE del NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, s.collection, "
-             "s.id, s.document::text, m.state, m.leaf_hash FROM %s s LEFT JOIN warden_migration "
-             "m ON m.source_table = %s AND m.user_id = s.user_id AND m.collection = s.collection "
+             "SELECT count(*) FILTER (WHERE m.state = 'done' AND m.source_digest = d), "
+             "count(*) FILTER (WHERE m.state = 'done' AND m.source_digest IS DISTINCT FROM d), "
+             "count(*) FILTER (WHERE m.state IS DISTINCT FROM 'done') FROM (SELECT s.*, "
+             ROW_DIGEST("s") " AS d FROM %s s) s LEFT JOIN warden_migration m ON "
+             "m.source_table = %s AND m.user_id = s.user_id AND m.collection = s.collection "
              "AND m.id = s.id",
              p->table, p->lit);
-    if ((rc = exec(p->wr, sql, err)) != 0)
-        goto fail;
-    for (;;) {
-        PGresult *r = PQexec(p->wr, "FETCH FORWARD 1000 FROM del");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = pgerr(err, WARDEN_EIO, p->wr, "fetch");
-            PQclear(r);
-            goto fail;
-        }
-        int rows = PQntuples(r);
-        for (int i = 0; i < rows; i++) {
-            if (PQgetisnull(r, i, 5)) {
-                (*kept)++;
-                continue;
-            }
-            warden_tlog_hash now, rec;
-            json_t *doc = json_loadb(PQgetvalue(r, i, 4), (size_t)PQgetlength(r, i, 4),
-                                     JSON_REJECT_DUPLICATES, NULL);
-            bool same = doc != NULL && mig_unhex(&rec, PQgetvalue(r, i, 6)) &&
-                        mig_leaf(&now, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                                 PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), doc) &&
-                        memcmp(now.b, rec.b, sizeof now.b) == 0;
-            json_decref(doc);
-            if (strcmp(PQgetvalue(r, i, 5), "done") != 0)
-                (*kept)++; /* refused, conflict or failed in this run: reported, kept */
-            else if (same)
-                (*deletable)++;
-            else
-                (*changed)++; /* changed after it was migrated: migrate it again first */
-        }
+    PGresult *r = PQexec(p->wr, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        rc = pgerr(err, WARDEN_EIO, p->wr, "check before deleting");
         PQclear(r);
-        if (rows == 0)
-            break;
+        goto fail;
     }
-    if ((rc = exec(p->wr, "CLOSE del", err)) != 0)
+    uint64_t *out[3] = {deletable, changed, kept};
+    for (int c = 0; c < 3 && rc == 0; c++)
+        if (warden_parse_u64(out[c], PQgetvalue(r, 0, c), (size_t)PQgetlength(r, 0, c)) != 0)
+            rc = warden_err_set(err, WARDEN_ECORRUPT, "postgresql: a count is not a number");
+    PQclear(r);
+    if (rc != 0)
         goto fail;
     if (*changed > 0)
         return mig_pg_rollback(p, err);
