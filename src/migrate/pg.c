@@ -19,6 +19,7 @@ struct mig_pg {
     char *lit; /* the table name as an SQL literal (PQescapeLiteral) */
     bool has_progress;
     bool in_scan;
+    bool byte_order; /* the key columns' collation already is byte order (C / POSIX) */
 };
 
 /* fillfactor 50: every row is written "pending" and then updated to "done"; with room left
@@ -86,6 +87,29 @@ static bool table_ok(const char *t)
     return t[0] != '.' && t[n - 1] != '.';
 }
 
+/* Whether the key columns already sort in byte order (the database's collation is C or
+ * POSIX and the columns use it). Then the scan can ask for plain ORDER BY and read the
+ * table through its primary key in order, instead of sorting every row with its document
+ * (a sort that spills the whole table to disk); enable_sort off in the reading session
+ * makes the planner take the index. Any doubt (an error, another collation) keeps the
+ * explicit COLLATE "C" and the sort. */
+static void detect_byte_order(mig_pg *p)
+{
+    const char *v[1] = {p->table};
+    PGresult *r = PQexecParams(
+        p->rd,
+        "SELECT d.datcollate IN ('C', 'POSIX') AND NOT EXISTS (SELECT 1 FROM pg_attribute a "
+        "WHERE a.attrelid = $1::regclass AND a.attname IN ('user_id', 'collection', 'id') AND "
+        "a.attcollation <> (SELECT oid FROM pg_collation WHERE collname = 'default')) "
+        "FROM pg_database d WHERE d.datname = current_database()",
+        1, NULL, v, NULL, NULL, 0);
+    p->byte_order = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                    strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (p->byte_order && exec(p->rd, "SET enable_sort = off", NULL) != 0)
+        p->byte_order = false;
+}
+
 int mig_pg_open(mig_pg **out, const char *conninfo, const char *table, bool create, warden_err *err)
 {
     *out = NULL;
@@ -111,6 +135,8 @@ int mig_pg_open(mig_pg **out, const char *conninfo, const char *table, bool crea
             p->has_progress = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
         PQclear(r);
     }
+    if (rc == 0)
+        detect_byte_order(p);
     if (rc != 0) {
         mig_pg_free(p);
         return rc;
@@ -170,8 +196,11 @@ int mig_pg_run(char run[20], mig_pg *p, const char *destination, warden_err *err
 
 int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, bool digests, warden_err *err)
 {
-    char sql[1024];
+    char sql[1024], order[128];
     const char *digest = digests ? ROW_DIGEST("s") : "NULL";
+    snprintf(order, sizeof order, "ORDER BY s.user_id%s, s.collection%s, s.id%s",
+             p->byte_order ? "" : " COLLATE \"C\"", p->byte_order ? "" : " COLLATE \"C\"",
+             p->byte_order ? "" : " COLLATE \"C\"");
     int rc = 0;
     if (new_snapshot &&
         (rc = exec(p->rd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err)) != 0)
@@ -183,15 +212,13 @@ int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, bool digests, warden_err *er
                  "s.collection, s.id, s.document::text, m.state, m.leaf_hash, m.dest_version, "
                  "%s, m.source_digest "
                  "FROM %s s LEFT JOIN warden_migration m ON m.source_table = %s AND "
-                 "m.user_id = s.user_id AND m.collection = s.collection AND m.id = s.id "
-                 "ORDER BY s.user_id COLLATE \"C\", s.collection COLLATE \"C\", s.id COLLATE \"C\"",
-                 digest, p->table, p->lit);
+                 "m.user_id = s.user_id AND m.collection = s.collection AND m.id = s.id %s",
+                 digest, p->table, p->lit, order);
     else
         snprintf(sql, sizeof sql,
                  "DECLARE mig NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, "
-                 "s.collection, s.id, s.document::text, NULL, NULL, NULL, %s, NULL FROM %s s "
-                 "ORDER BY s.user_id COLLATE \"C\", s.collection COLLATE \"C\", s.id COLLATE \"C\"",
-                 digest, p->table);
+                 "s.collection, s.id, s.document::text, NULL, NULL, NULL, %s, NULL FROM %s s %s",
+                 digest, p->table, order);
     rc = exec(p->rd, sql, err);
     p->in_scan = rc == 0;
     return rc;
