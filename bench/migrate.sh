@@ -1,7 +1,7 @@
 #!/bin/bash
 # Migrates N legacy records of about 1 KiB (default 1,000,000) from a PostgreSQL table into a
-# fresh texas keyd with `warden migrate` (each record: residency, logged write, logged
-# read-back, hash comparison; statements; deletion) and prints verified records per second
+# fresh texas keyd with `warden migrate` (each record: residency, logged write, keyd's
+# read-back of the stored copy, hash comparison; statements; deletion) and prints verified records per second
 # next to, measured in the same run: PostgreSQL's own `COPY ... TO` rate for the same table
 # and the raw write rate of the region store (LMDB, 1000 puts per durable commit and one).
 # usage: bench/migrate.sh [N] [BUILD_DIR] [CONNECTIONS]   (env BATCH: records per batch,
@@ -62,25 +62,39 @@ KPID=$!
 for _ in $(seq 200); do [ -S keyd.sock ] && break; sleep 0.05; done
 "$W" migrate keygen --key mig.key >/dev/null
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# PostgreSQL's CPU: the postmaster's own, its reaped backends' (cutime, cstime) and the live
+# children's
+pgcpu() {
+    local pm c t
+    pm=$(head -1 "$PG_DIR/data/postmaster.pid")
+    t=$(awk '{print $14 + $15 + $16 + $17}' "/proc/$pm/stat")
+    for c in $(pgrep -P "$pm"); do t=$((t + $(cpu "$c" 2>/dev/null || echo 0))); done
+    echo "$t"
+}
 k0=$(cpu $KPID)
+p0=$(pgcpu)
 t0=$(now)
 /usr/bin/time -f "%U %S" -o mig.cpu "$W" migrate --pg "$PG_CONNINFO" --socket keyd.sock --key mig.key --connections "$C" ${MIGRATE_OPTS:-} \
     --batch "${BATCH:-4000}" >mig.out 2>mig.err || { cat mig.out mig.err; tail -3 keyd.err; exit 1; }
 t1=$(now)
 k1=$(cpu $KPID)
+sleep 0.2 # the migrator's backends exit and are reaped
+p1=$(pgcpu)
 grep -q "^migrated now $N," mig.out || { echo "not all migrated:"; cat mig.out; exit 1; }
 echo "warden migrate (verified):    $(rate "$N" "$t0" "$t1") records/s  ($C keyd connections;" \
-    "per record: 3 Cedar decisions, 2 log entries (write, read-back), encrypt + decrypt;" \
+    "per record: 1 Cedar decision, 1 log entry (write), encrypt, read-back + decrypt + hash;" \
     "one registration per 10 records)"
-python3 - "$N" "$k0" "$k1" "$(cat mig.cpu)" "$t0" "$t1" <<'EOP'
+python3 - "$N" "$k0" "$k1" "$(cat mig.cpu)" "$t0" "$t1" "$p0" "$p1" <<'EOP'
 import sys
 n, k0, k1 = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+pg = (int(sys.argv[8]) - int(sys.argv[7])) / 100.0
 u, s = map(float, sys.argv[4].split())
 wall = float(sys.argv[6]) - float(sys.argv[5])
 kd = (k1 - k0) / 100.0
-print("   CPU: keyd %.0f us/record, migrator %.0f us/record; wall %.1f s on %s cores"
-      " (load: %s)" % (kd / n * 1e6, (u + s) / n * 1e6, wall, __import__("os").cpu_count(),
-                       open("/proc/loadavg").read().split()[0]))
+print("   CPU: keyd %.0f us/record, migrator %.0f us/record, PostgreSQL %.0f us/record; wall"
+      " %.1f s on %s cores (load: %s)" % (kd / n * 1e6, (u + s) / n * 1e6, pg / n * 1e6, wall,
+                                          __import__("os").cpu_count(),
+                                          open("/proc/loadavg").read().split()[0]))
 print("   => with these CPU costs and no other load: ~%.0f records/s per keyd core"
       % (n / kd if kd else 0))
 EOP

@@ -88,6 +88,14 @@ typedef struct warden_store_put {
     int result; /* out: 0, or the code warden_store_record_put would have returned */
 } warden_store_put;
 
+/* One registration of a batch (warden_store_user_register_batch); strings and dek borrowed. */
+typedef struct warden_store_reg {
+    const char *user;
+    const char *jurisdiction;
+    const warden_store_dek *dek; /* the user's first wrapped DEK, or NULL */
+    int result; /* out: 0, or the code warden_store_user_register would have returned */
+} warden_store_reg;
+
 /* The backend interface. Arguments arrive already validated (names within bounds, blobs
  * within size, out-structs empty); every function fills err on failure and returns the
  * codes its public wrapper below documents. state is the backend's, from its open call. */
@@ -116,6 +124,10 @@ typedef struct warden_store_ops {
                        const char *after_collection, const char *after_id, size_t max,
                        warden_err *err);
     int (*backup)(void *state, const char *path, warden_err *err); /* NULL if unsupported */
+    /* Items whose result is non-zero on entry failed the argument checks: skip them. NULL:
+     * the wrapper registers one by one. */
+    int (*user_register_batch)(void *state, warden_store_reg *regs, size_t n, int64_t created,
+                               warden_err *err);
 } warden_store_ops;
 
 /* ---- opening ---- */
@@ -154,6 +166,14 @@ const char *warden_store_backend(const warden_store *store);
 WARDEN_MUST_USE int warden_store_backup(warden_store *store, const char *path, warden_err *err);
 
 /* ---- users ---- */
+
+/* Group commit of registrations: n (1..WARDEN_STORE_PAGE_MAX) users, each checked and
+ * registered like warden_store_user_register with its own regs[i].result (WARDEN_EEXIST
+ * for one already registered), the successful ones in one atomic, durable commit. Returns
+ * 0 when the commit happened. Errors: WARDEN_EINVAL (n out of range), WARDEN_ELIMIT,
+ * WARDEN_EIO, WARDEN_ENOMEM (nothing was written). */
+WARDEN_MUST_USE int warden_store_user_register_batch(warden_store *store, warden_store_reg *regs,
+                                                     size_t n, int64_t created, warden_err *err);
 
 /* Registers user with a home jurisdiction that can never change, created at Unix time
  * created, and optionally (dek != NULL) its first wrapped DEK. Errors: WARDEN_EEXIST (user

@@ -191,6 +191,7 @@ static int entry_text(warden_buf *b, const char **decision, const warden_keyd *k
     if (n == 2 && strcmp(classes[1], classes[0]) < 0)
         ord[0] = 1, ord[1] = 0;
     const char *d = allowed == n ? "allow" : allowed == 0 ? "deny" : "partial";
+    size_t start = b->len; /* b may hold earlier entries of a batch */
     ew w = {b, 0};
     ew_lit(&w, "{\"action\":");
     ew_str(&w, action);
@@ -284,9 +285,9 @@ static int entry_text(warden_buf *b, const char **decision, const warden_keyd *k
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory serialising an audit entry");
     if (w.rc != 0) /* a missing field or invalid UTF-8: the request never made sense */
         return warden_err_set(err, w.rc, "audit entry not serialisable");
-    if (b->len > WARDEN_TLOG_ENTRY_MAX)
+    if (b->len - start > WARDEN_TLOG_ENTRY_MAX)
         return warden_err_set(err, WARDEN_ELIMIT, "audit entry of %zu bytes exceeds the log's %d",
-                              b->len, WARDEN_TLOG_ENTRY_MAX);
+                              b->len - start, WARDEN_TLOG_ENTRY_MAX);
     return 0;
 }
 
@@ -658,28 +659,24 @@ int keyd_do_access(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     return rc;
 }
 
-int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+/* The residency decision for registering r->user with home jurisdiction jur, and its audit
+ * entry appended to entry: the config's list is a hard bound; within it, residency is
+ * Cedar's "store" decision. Shared by REGISTER and the batch (keyd_register_prepare). */
+static int register_decide(warden_buf *entry, const char **decision, bool *allow, warden_keyd *k,
+                           const keyd_pset *p, const areq *r, const char *jur, warden_err *err)
 {
-    areq r;
-    areq_from(&r, body);
-    const char *jur = str(body, "jurisdiction");
-    keyd_pset *p = keyd_pset_acquire(k);
-    json_t *ctx = NULL, *ans = NULL;
-    warden_buf entry;
-    warden_buf_init(&entry);
     verdict v = {0};
-    uint64_t index = 0;
-    bool reached = false;
     int rc = 0;
-    /* The config's list is a hard bound; within it, residency is Cedar's "store" decision. */
     bool listed = false;
     for (size_t i = 0; i < k->cfg.n_jurisdictions; i++)
         listed |= strcmp(k->cfg.jurisdictions[i], jur) == 0;
-    if ((ctx = base_context(k, &r, jur)) == NULL) {
+    json_t *ctx = base_context(k, r, jur);
+    if (ctx == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    if ((rc = decide(&v, k, p, r.principal, "store", "Region", k->cfg.region, ctx, NULL, err)) != 0)
+    if ((rc = decide(&v, k, p, r->principal, "store", "Region", k->cfg.region, ctx, NULL, err)) !=
+        0)
         goto out;
     if (!listed) {
         v.allow = false;
@@ -687,9 +684,45 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
         (void)json_array_append_new(v.policies, json_string("config:jurisdictions"));
     }
     static const char *const CLS[] = {"residency"};
+    if ((rc = entry_text(entry, decision, k, p, r, "store", "Region", k->cfg.region, jur, ctx, CLS,
+                         &v, 1, err)) != 0)
+        goto out;
+    *allow = v.allow;
+out:
+    verdict_fini(&v);
+    json_decref(ctx);
+    return rc;
+}
+
+int keyd_register_prepare(warden_buf *entry, const char **decision, bool *allow, warden_keyd *k,
+                          const keyd_pset *p, const keyd_access_fields *f, const char *jurisdiction,
+                          warden_err *err)
+{
+    const json_t *ctx_in = f->context;
+    areq r = {.request_id = f->request_id,
+              .principal = f->principal,
+              .user = f->user,
+              .source_ip = str(ctx_in, "source_ip"),
+              .location = str(ctx_in, "location"),
+              .site = str(ctx_in, "site") != NULL ? str(ctx_in, "site") : "unknown",
+              .purpose = str(ctx_in, "purpose")};
+    return register_decide(entry, decision, allow, k, p, &r, jurisdiction, err);
+}
+
+int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+{
+    areq r;
+    areq_from(&r, body);
+    const char *jur = str(body, "jurisdiction");
+    keyd_pset *p = keyd_pset_acquire(k);
+    json_t *ans = NULL;
+    warden_buf entry;
+    warden_buf_init(&entry);
+    uint64_t index = 0;
+    bool reached = false, allow = false;
     const char *decision = NULL;
-    if ((rc = entry_text(&entry, &decision, k, p, &r, "store", "Region", k->cfg.region, jur, ctx,
-                         CLS, &v, 1, err)) != 0)
+    int rc = register_decide(&entry, &decision, &allow, k, p, &r, jur, err);
+    if (rc != 0)
         goto out;
     reached = true;
     const uint8_t *t = entry.p;
@@ -699,7 +732,7 @@ int keyd_do_register(json_t **answer, warden_keyd *k, const json_t *body, warden
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    if (v.allow) {
+    if (allow) {
         rc = warden_store_user_register(k->store, r.user, jur, (int64_t)time(NULL), NULL, err);
         if (rc == WARDEN_EEXIST) {
             rc = set_outcome(ans, "exists") != 0 ? WARDEN_ENOMEM : 0;
@@ -713,9 +746,7 @@ out:
     if (rc != 0 && !reached)
         rc = keyd_refusal_log(&ans, k, KEYD_MSG_REGISTER, body, rc, err);
     *answer = ans;
-    verdict_fini(&v);
     warden_buf_fini(&entry);
-    json_decref(ctx);
     keyd_pset_put(p, k);
     return rc;
 }
@@ -778,6 +809,8 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
         return keyd_do_attest(answer, k, body, err);
     case KEYD_MSG_IMPORT:
         return keyd_do_import(answer, k, body, err);
+    case KEYD_MSG_REGISTER_MANY:
+        return keyd_do_register_many(answer, k, body, err);
     case KEYD_MSG_RELOAD: {
         uint64_t index;
         char hash[72];
@@ -807,41 +840,36 @@ int warden_keyd_handle(json_t **answer, warden_keyd *k, uint16_t type, const jso
 
 /* ---- the same decisions, entries, keys and redaction, for batched paths (import.c) ---- */
 
-int keyd_access_prepare(json_t **entry, const char **decision, bool allow[2], warden_keyd *k,
-                        const keyd_pset *p, const json_t *body, const char *jurisdiction,
-                        warden_err *err)
+int keyd_access_prepare_write(warden_buf *entry, const char **decision, bool *allow,
+                              warden_keyd *k, const keyd_pset *p, const keyd_access_fields *f,
+                              const char *jurisdiction, warden_err *err)
 {
-    areq r;
-    areq_from(&r, body);
-    static const char *const READ_CLASSES[] = {"protected", "excepted"};
+    const json_t *ctx_in = f->context;
+    areq r = {.request_id = f->request_id,
+              .principal = f->principal,
+              .action = "write",
+              .user = f->user,
+              .collection = f->collection,
+              .id = f->id,
+              .source_ip = str(ctx_in, "source_ip"),
+              .location = str(ctx_in, "location"),
+              .site = str(ctx_in, "site") != NULL ? str(ctx_in, "site") : "unknown",
+              .purpose = str(ctx_in, "purpose")};
     static const char *const ALL_CLASS[] = {"record"};
-    bool per_class = strcmp(r.action, "read") == 0;
-    const char *const *classes = per_class ? READ_CLASSES : ALL_CLASS;
-    size_t n = per_class ? 2 : 1;
-    verdict v[2] = {{0}, {0}};
+    verdict v = {0};
     char rid[WARDEN_STORE_USER_MAX + WARDEN_STORE_COLLECTION_MAX + WARDEN_STORE_ID_MAX + 3];
     snprintf(rid, sizeof rid, "%s/%s/%s", r.user, r.collection, r.id);
     json_t *ctx = base_context(k, &r, jurisdiction);
     int rc = ctx == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory") : 0;
-    *entry = NULL;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = decide(&v[i], k, p, r.principal, r.action, "Record", rid, ctx, classes[i], err);
-    /* The same canonical text as single requests; import.c batches entries as objects, so
-     * it gets that text parsed back (re-dumping it canonically gives the same bytes). */
-    warden_buf text;
-    warden_buf_init(&text);
     if (rc == 0)
-        rc = entry_text(&text, decision, k, p, &r, r.action, "Record", rid, jurisdiction, ctx,
-                        classes, v, n, err);
-    if (rc == 0 && (*entry = json_loadb((const char *)text.p, text.len, 0, NULL)) == NULL)
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-    warden_buf_fini(&text);
-    if (rc == 0) {
-        allow[0] = v[0].allow;
-        allow[1] = per_class ? v[1].allow : v[0].allow;
-    }
-    verdict_fini(&v[0]);
-    verdict_fini(&v[1]);
+        rc = decide(&v, k, p, r.principal, r.action, "Record", rid, ctx, ALL_CLASS[0], err);
+    /* The same canonical text, written the same way, as a single ACCESS write's entry. */
+    if (rc == 0)
+        rc = entry_text(entry, decision, k, p, &r, r.action, "Record", rid, jurisdiction, ctx,
+                        ALL_CLASS, &v, 1, err);
+    if (rc == 0)
+        *allow = v.allow;
+    verdict_fini(&v);
     json_decref(ctx);
     return rc;
 }
@@ -850,12 +878,4 @@ int keyd_access_dek(warden_dek **dek, const char **outcome, warden_keyd *k, cons
                     bool create, warden_err *err)
 {
     return user_dek(dek, outcome, k, user, create, err);
-}
-
-int keyd_access_open(json_t *dst, warden_keyd *k, const warden_dek *dek, const char *user,
-                     const char *collection, const char *id, uint64_t version,
-                     const warden_buf *blob, const bool allow[2], warden_err *err)
-{
-    verdict v[2] = {{.allow = allow[0]}, {.allow = allow[1]}};
-    return open_record(dst, k, dek, user, collection, id, version, blob, v, err);
 }

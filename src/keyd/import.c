@@ -1,19 +1,28 @@
-/* IMPORT: the migrator's batched write + read-back. For each record it is exactly an ACCESS
- * write (carrying its version: compare-and-set) followed by an ACCESS read, decided by the
- * same code (keyd_access_prepare) and logged as the same two decision entries; what a batch
- * changes is only the cost: all entries are appended with one durable log batch, and all
- * allowed writes are stored with one store commit, instead of one fsync of each per record.
+/* IMPORT: the migrator's batched write with a read-back done by keyd. For each record it is
+ * exactly an ACCESS write (carrying its version: compare-and-set), decided by the same code
+ * (keyd_access_prepare_write) and logged as the same decision entry; what a batch changes is
+ * the cost: all entries are appended with one durable log batch, and all allowed writes are
+ * stored with one store commit. Then keyd reads every written record back from the store
+ * (a fresh read of the ciphertext after the commit), decrypts it and answers the SHA-256 of
+ * the plaintext, which the migrator compares with its own digest of what it sent.
+ *
+ * Why the read-back needs no decision of its own: it releases nothing the caller did not
+ * send in this very request. The digest is answered only for a write this request made
+ * (outcome "ok"); a record that already held another version ("conflict") gets no digest,
+ * and the migrator reads it with an ordinary ACCESS read, decided and logged as such.
  *
  * The order is access.c's, for the whole batch: (1) read each owner's jurisdiction, (2)
- * decide every write and every read, (3) append every entry and wait until durable, or
- * answer an error and change nothing, (4) only then unwrap DEKs, encrypt, store, read back,
- * decrypt and redact. A record whose owner is not registered gets outcome "unknown_user"
- * and no entry (an ACCESS would have been an ERROR). */
+ * decide every write, (3) append every entry and wait until durable, or answer an error and
+ * change nothing, (4) only then unwrap DEKs, encrypt, store, read back and hash. A record
+ * whose owner is not registered gets outcome "unknown_user" and no entry (an ACCESS would
+ * have been an ERROR). */
 #include "keyd/keyd_internal.h"
 #include "keyd/protocol.h"
 
+#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct item {
     const json_t *rec;
@@ -21,12 +30,14 @@ typedef struct item {
     uint64_t version;
     bool known; /* owner registered */
     char jur[WARDEN_STORE_JURISDICTION_MAX + 1];
-    json_t *went, *rent; /* audit entries: write, read */
-    const char *wdec, *rdec;
-    bool wallow[2], rallow[2];
-    uint64_t windex, rindex;
+    size_t eoff, elen; /* the audit entry's text in the batch's entry buffer */
+    const char *dec;
+    bool allow;
+    uint64_t index;
     const char *outcome; /* of the write */
     uint64_t stored;     /* version after the write */
+    bool digested;
+    uint8_t digest[SHA256_DIGEST_LENGTH]; /* of the plaintext read back */
 } item;
 
 static const char *str(const json_t *o, const char *key)
@@ -34,71 +45,28 @@ static const char *str(const json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
-/* The ACCESS body record i stands for (action "write" or "read"). */
-static json_t *access_body(const json_t *body, const item *it, size_t i, const char *action)
-{
-    char rid[KEYD_REQUEST_ID_MAX + 32];
-    snprintf(rid, sizeof rid, "%s/%zu/%c", str(body, "request_id"), i, action[0]);
-    json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:O}", "request_id", rid, "principal",
-                          str(body, "principal"), "action", action, "user", it->user, "collection",
-                          it->coll, "id", it->id, "context", json_object_get(body, "context"));
-    if (b != NULL && action[0] == 'w' &&
-        (json_object_set(b, "document", json_object_get(it->rec, "document")) != 0 ||
-         json_object_set_new(b, "version", json_integer((json_int_t)it->version)) != 0)) {
-        json_decref(b);
-        return NULL;
-    }
-    return b;
-}
-
 /* (3) Appends every entry as one durable batch; assigns each its index. */
-static int log_all(warden_keyd *k, item *its, size_t n, warden_err *err)
+static int log_all(warden_keyd *k, item *its, size_t n, const warden_buf *texts, warden_err *err)
 {
-    const uint8_t **ents = calloc(2 * n, sizeof *ents);
-    size_t *lens = calloc(2 * n, sizeof *lens), m = 0;
-    char **owned = calloc(2 * n, sizeof *owned);
+    const uint8_t **ents = calloc(n, sizeof *ents);
+    size_t *lens = calloc(n, sizeof *lens), m = 0;
     int rc = 0;
-    if (ents == NULL || lens == NULL || owned == NULL) {
+    if (ents == NULL || lens == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (!its[i].known)
-            continue;
-        json_t *e[2] = {its[i].went, its[i].rent};
-        for (size_t j = 0; j < 2; j++) {
-            char *s = json_dumps(e[j], JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII);
-            if (s == NULL) {
-                rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-                goto out;
-            }
-            owned[m] = s;
-            ents[m] = (const uint8_t *)s;
-            lens[m] = strlen(s);
-            if (lens[m] > WARDEN_TLOG_ENTRY_MAX) {
-                rc = warden_err_set(err, WARDEN_ELIMIT, "record %zu: audit entry too large", i);
-                goto out;
-            }
-            m++;
-        }
-    }
-    uint64_t first = 0;
-    if (m > 0 && (rc = warden_tlog_append_many(&first, k->log, ents, lens, m, err)) != 0) {
-        (void)warden_err_prefix(err, "audit log unwritable, refusing");
-        if (err != NULL)
-            err->code = WARDEN_EIO;
-        rc = WARDEN_EIO; /* fail closed, as keyd_audit_append */
-        goto out;
-    }
-    for (size_t i = 0, j = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++)
         if (its[i].known) {
-            its[i].windex = first + j++;
-            its[i].rindex = first + j++;
+            ents[m] = texts->p + its[i].eoff;
+            lens[m++] = its[i].elen;
         }
+    uint64_t first = 0;
+    if (m > 0 && (rc = keyd_audit_append_texts(&first, k, ents, lens, m, err)) != 0)
+        goto out; /* fail closed: WARDEN_EIO, nothing changed */
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (its[i].known)
+            its[i].index = first + j++;
 out:
-    for (size_t i = 0; owned != NULL && i < m; i++)
-        free(owned[i]);
-    free(owned);
     free(ents);
     free(lens);
     return rc;
@@ -112,6 +80,8 @@ static int write_all(warden_keyd *k, item *its, size_t n, warden_err *err)
     size_t *at = calloc(n, sizeof *at), np = 0;
     warden_dek *dek = NULL;
     const char *dek_user = NULL, *dek_outcome = NULL;
+    warden_buf text;
+    warden_buf_init(&text);
     int rc = 0;
     if (puts == NULL || blobs == NULL || at == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
@@ -119,10 +89,10 @@ static int write_all(warden_keyd *k, item *its, size_t n, warden_err *err)
     }
     for (size_t i = 0; i < n; i++) {
         item *it = &its[i];
-        if (!it->known || !it->wallow[0])
+        if (!it->known || !it->allow)
             continue;
         if (dek_user == NULL || strcmp(dek_user, it->user) != 0) { /* records come by user */
-            warden_dek_free(dek);
+            keyd_dekcache_put(k->deks, dek);
             dek = NULL;
             if ((rc = keyd_access_dek(&dek, &dek_outcome, k, it->user, true, err)) != 0)
                 goto out;
@@ -132,18 +102,13 @@ static int write_all(warden_keyd *k, item *its, size_t n, warden_err *err)
             it->outcome = dek_outcome;
             continue;
         }
-        char *text =
-            json_dumps(json_object_get(it->rec, "document"), JSON_COMPACT | JSON_SORT_KEYS);
+        /* the canonical text (docs/migrate.md): what the migrator hashes on its side */
+        warden_wipe(text.p, text.len);
+        text.len = 0;
         warden_record_ref ref = {k->cfg.region, it->user, it->coll, it->id, it->version};
         warden_buf_init(&blobs[np]);
-        rc = text == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
-                          : warden_envelope_encrypt(&blobs[np], dek, &ref, (const uint8_t *)text,
-                                                    strlen(text), err);
-        if (text != NULL) {
-            warden_wipe(text, strlen(text));
-            free(text);
-        }
-        if (rc != 0)
+        if ((rc = keyd_json_canon(&text, json_object_get(it->rec, "document"), err)) != 0 ||
+            (rc = warden_envelope_encrypt(&blobs[np], dek, &ref, text.p, text.len, err)) != 0)
             goto out;
         puts[np] = (warden_store_put){it->user,    it->coll,      it->id, it->version,
                                       blobs[np].p, blobs[np].len, 0};
@@ -171,7 +136,8 @@ static int write_all(warden_keyd *k, item *its, size_t n, warden_err *err)
         }
     }
 out:
-    warden_dek_free(dek);
+    keyd_dekcache_put(k->deks, dek);
+    warden_buf_fini_wipe(&text);
     for (size_t j = 0; blobs != NULL && j < np; j++)
         warden_buf_fini(&blobs[j]);
     free(blobs);
@@ -180,63 +146,87 @@ out:
     return rc;
 }
 
-/* (4b) The read-back of record it into r, as an ACCESS read answers; *dek caches the last
- * owner's DEK (records come by user). */
-static int read_one(json_t *r, warden_dek **dek, const char **dek_user, warden_keyd *k,
-                    const item *it, warden_err *err)
+/* (4b) Reads every record this request wrote back from the store, decrypts it and keeps
+ * the SHA-256 of the plaintext. A record that is gone, holds another version or does not
+ * decrypt gets outcome "readback_failed" (the write stays logged and stored; the migrator
+ * does not mark it migrated). */
+static int read_back(warden_keyd *k, item *its, size_t n, warden_err *err)
 {
-    const char *outcome = NULL;
+    warden_dek *dek = NULL;
+    const char *dek_user = NULL;
     warden_store_record rec;
+    warden_buf pt;
     warden_store_record_init(&rec);
+    warden_buf_init(&pt);
     int rc = 0;
-    if (*dek_user == NULL || strcmp(*dek_user, it->user) != 0) {
-        warden_dek_free(*dek);
-        *dek = NULL;
-        *dek_user = NULL;
-        if ((rc = keyd_access_dek(dek, &outcome, k, it->user, false, err)) != 0)
+    for (size_t i = 0; i < n; i++) {
+        item *it = &its[i];
+        if (it->outcome == NULL || strcmp(it->outcome, "ok") != 0)
+            continue;
+        if (dek_user == NULL || strcmp(dek_user, it->user) != 0) {
+            const char *outcome = NULL;
+            keyd_dekcache_put(k->deks, dek);
+            dek = NULL;
+            dek_user = NULL;
+            if ((rc = keyd_access_dek(&dek, &outcome, k, it->user, false, err)) != 0)
+                goto out;
+            dek_user = it->user;
+        }
+        warden_store_record_fini(&rec);
+        warden_store_record_init(&rec);
+        int g = dek == NULL ? WARDEN_ENOTFOUND
+                            : warden_store_record_get(k->store, &rec, it->user, it->coll, it->id,
+                                                      err);
+        if (g != 0 && g != WARDEN_ENOTFOUND) {
+            rc = g;
             goto out;
-        if (*dek != NULL)
-            *dek_user = it->user;
-    }
-    if (*dek == NULL && outcome == NULL)
-        outcome = "not_found";
-    if (outcome == NULL) {
-        rc = warden_store_record_get(k->store, &rec, it->user, it->coll, it->id, err);
-        if (rc == WARDEN_ENOTFOUND) {
-            outcome = "not_found";
-            rc = 0;
-        } else if (rc == 0) {
-            rc = keyd_access_open(r, k, *dek, it->user, it->coll, it->id, rec.version, &rec.blob,
-                                  it->rallow, err);
+        }
+        warden_wipe(pt.p, pt.len);
+        pt.len = 0;
+        warden_record_ref ref = {k->cfg.region, it->user, it->coll, it->id, rec.version};
+        if (g == 0 && rec.version == it->stored &&
+            warden_envelope_decrypt(&pt, dek, &ref, rec.blob.p, rec.blob.len, NULL) == 0) {
+            SHA256(pt.p, pt.len, it->digest);
+            it->digested = true;
+        } else {
+            it->outcome = "readback_failed";
         }
     }
-    if (rc == 0 && json_object_set_new(r, "outcome", json_string(outcome ? outcome : "ok")) != 0)
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
 out:
+    keyd_dekcache_put(k->deks, dek);
+    warden_buf_fini_wipe(&pt);
     warden_store_record_fini(&rec);
     return rc;
 }
 
+/* One record's result: [decision, log_index, outcome, version, sha256] (docs/keyd-protocol.md). */
 static json_t *result(const item *it)
 {
     if (!it->known)
-        return json_pack("{s:s}", "outcome", "unknown_user");
-    json_t *r = json_pack("{s:s, s:I, s:s, s:{s:s, s:I}}", "decision", it->wdec, "log_index",
-                          (json_int_t)it->windex, "outcome", it->outcome ? it->outcome : "ok",
-                          "read", "decision", it->rdec, "log_index", (json_int_t)it->rindex);
-    if (r != NULL && it->outcome != NULL &&
-        (strcmp(it->outcome, "ok") == 0 || strcmp(it->outcome, "conflict") == 0))
-        (void)json_object_set_new(r, "version", json_integer((json_int_t)it->stored));
-    return r;
+        return json_pack("[n, n, s, i, n]", "unknown_user", 0);
+    static const char X[] = "0123456789abcdef";
+    char hex[2 * SHA256_DIGEST_LENGTH + 1];
+    for (size_t j = 0; j < SHA256_DIGEST_LENGTH; j++) {
+        hex[2 * j] = X[it->digest[j] >> 4];
+        hex[2 * j + 1] = X[it->digest[j] & 15];
+    }
+    hex[2 * SHA256_DIGEST_LENGTH] = '\0';
+    const char *out = it->outcome != NULL ? it->outcome : "ok";
+    bool versioned = strcmp(out, "ok") == 0 || strcmp(out, "conflict") == 0;
+    return json_pack("[s, I, s, I, s?]", it->dec, (json_int_t)it->index, out,
+                     (json_int_t)(versioned ? it->stored : 0), it->digested ? hex : NULL);
 }
 
 int keyd_do_import(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
 {
     const json_t *recs = json_object_get(body, "records");
+    const char *request_id = str(body, "request_id");
     size_t n = json_array_size(recs);
     item *its = calloc(n, sizeof *its);
     keyd_pset *p = keyd_pset_acquire(k);
     json_t *ans = NULL, *results = NULL;
+    warden_buf texts;
+    warden_buf_init(&texts);
     warden_store_user u;
     warden_store_user_init(&u);
     int rc = its == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory") : 0;
@@ -261,40 +251,32 @@ int keyd_do_import(json_t **answer, warden_keyd *k, const json_t *body, warden_e
             snprintf(it->jur, sizeof it->jur, "%s", u.jurisdiction);
         }
         it->known = true;
-        json_t *wb = access_body(body, it, i, "write"), *rb = access_body(body, it, i, "read");
-        rc = wb == NULL || rb == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory") : 0;
-        if (rc == 0)
-            rc = keyd_access_prepare(&it->went, &it->wdec, it->wallow, k, p, wb, it->jur, err);
-        if (rc == 0)
-            rc = keyd_access_prepare(&it->rent, &it->rdec, it->rallow, k, p, rb, it->jur, err);
-        json_decref(wb);
-        json_decref(rb);
+        char rid[KEYD_REQUEST_ID_MAX + 32];
+        snprintf(rid, sizeof rid, "%s/%zu/w", request_id, i);
+        keyd_access_fields f = {rid, str(body, "principal"), it->user, it->coll, it->id,
+                                json_object_get(body, "context")};
+        it->eoff = texts.len;
+        rc = keyd_access_prepare_write(&texts, &it->dec, &it->allow, k, p, &f, it->jur, err);
+        it->elen = texts.len - it->eoff;
     }
     /* (3) durable before anything changes or is released */
-    if (rc != 0 || (rc = log_all(k, its, n, err)) != 0)
+    if (rc != 0 || (rc = log_all(k, its, n, &texts, err)) != 0)
         goto out;
     /* (4) */
-    if ((rc = write_all(k, its, n, err)) != 0)
+    if ((rc = write_all(k, its, n, err)) != 0 || (rc = read_back(k, its, n, err)) != 0)
         goto out;
     results = json_array();
     ans = json_pack("{s:s, s:s, s:s}", "outcome", "ok", "policy_set", p->hash, "request_id",
-                    str(body, "request_id"));
+                    request_id);
     if (results == NULL || ans == NULL || json_object_set(ans, "results", results) != 0) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    warden_dek *dek = NULL;
-    const char *dek_user = NULL;
     for (size_t i = 0; i < n && rc == 0; i++) {
         json_t *r = result(&its[i]);
-        if (r == NULL || json_array_append_new(results, r) != 0) {
+        if (r == NULL || json_array_append_new(results, r) != 0)
             rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-            break;
-        }
-        if (its[i].known && strcmp(its[i].rdec, "deny") != 0)
-            rc = read_one(json_object_get(r, "read"), &dek, &dek_user, k, &its[i], err);
     }
-    warden_dek_free(dek);
 out:
     if (rc != 0) {
         json_decref(ans);
@@ -302,11 +284,128 @@ out:
     }
     *answer = ans;
     json_decref(results);
-    for (size_t i = 0; its != NULL && i < n; i++) {
-        json_decref(its[i].went);
-        json_decref(its[i].rent);
-    }
     free(its);
+    warden_buf_fini(&texts);
+    warden_store_user_fini(&u);
+    keyd_pset_put(p, k);
+    return rc;
+}
+
+/* REGISTER_MANY: per user exactly REGISTER's residency decision and entry (request ids
+ * <request_id>/<i>), all entries in one durable log batch; then the allowed users not yet
+ * registered are registered, each with a fresh DEK wrapped under the KEK, in one store
+ * commit. Why the DEK now and not on the first write, as REGISTER does: a migration writes
+ * every user it registers right away, and a DEK stored on its own costs a store commit (an
+ * fsync) per user. */
+int keyd_do_register_many(json_t **answer, warden_keyd *k, const json_t *body, warden_err *err)
+{
+    const json_t *users = json_object_get(body, "users");
+    const char *request_id = str(body, "request_id");
+    size_t n = json_array_size(users);
+    keyd_pset *p = keyd_pset_acquire(k);
+    item *its = calloc(n, sizeof *its);
+    warden_store_reg *regs = calloc(n, sizeof *regs);
+    warden_store_dek *deks = calloc(n, sizeof *deks);
+    warden_buf *wrapped = calloc(n, sizeof *wrapped);
+    size_t *at = calloc(n, sizeof *at), nr = 0;
+    json_t *ans = NULL, *results = NULL;
+    warden_buf texts;
+    warden_buf_init(&texts);
+    warden_store_user u;
+    warden_store_user_init(&u);
+    warden_dek *fresh = NULL;
+    int rc = its == NULL || regs == NULL || deks == NULL || wrapped == NULL || at == NULL
+                 ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
+                 : 0;
+    for (size_t i = 0; wrapped != NULL && i < n; i++)
+        warden_buf_init(&wrapped[i]);
+    /* (2) every decision; nothing to read first: the jurisdiction is the requested one */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        item *it = &its[i];
+        const json_t *e = json_array_get(users, i);
+        it->user = str(e, "user");
+        snprintf(it->jur, sizeof it->jur, "%s", str(e, "jurisdiction"));
+        it->known = true;
+        char rid[KEYD_REQUEST_ID_MAX + 32];
+        snprintf(rid, sizeof rid, "%s/%zu", request_id, i);
+        keyd_access_fields f = {rid, str(body, "principal"), it->user, NULL, NULL,
+                                json_object_get(body, "context")};
+        it->eoff = texts.len;
+        rc = keyd_register_prepare(&texts, &it->dec, &it->allow, k, p, &f, it->jur, err);
+        it->elen = texts.len - it->eoff;
+    }
+    /* (3) durable before anything changes */
+    if (rc != 0 || (rc = log_all(k, its, n, &texts, err)) != 0)
+        goto out;
+    /* (4) the allowed users that are new, with their DEKs, in one commit */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        item *it = &its[i];
+        if (!it->allow)
+            continue;
+        it->outcome = "ok";
+        int g = warden_store_user_get(k->store, &u, it->user, err);
+        if (g == 0) {
+            it->outcome = "exists"; /* as REGISTER answers; its jurisdiction stays */
+            continue;
+        }
+        if (g != WARDEN_ENOTFOUND) {
+            rc = g;
+            break;
+        }
+        if ((rc = warden_dek_new(&fresh, err)) != 0 ||
+            (rc = warden_kek_wrap(&wrapped[nr], k->kek, fresh, it->user, err)) != 0)
+            break;
+        warden_dek_free(fresh);
+        fresh = NULL;
+        deks[nr] = (warden_store_dek){.blob = wrapped[nr].p,
+                                      .len = wrapped[nr].len,
+                                      .kek_id = warden_kek_id(k->kek),
+                                      .kek_version = warden_kek_current_version(k->kek)};
+        regs[nr] = (warden_store_reg){it->user, it->jur, &deks[nr], 0};
+        at[nr++] = i;
+    }
+    if (rc == 0 && nr > 0)
+        rc = warden_store_user_register_batch(k->store, regs, nr, (int64_t)time(NULL), err);
+    for (size_t j = 0; rc == 0 && j < nr; j++) {
+        if (regs[j].result == WARDEN_EEXIST)
+            its[at[j]].outcome = "exists"; /* registered meanwhile */
+        else if (regs[j].result != 0)
+            rc = warden_err_set(err, regs[j].result, "user %s: the store refused the registration",
+                                its[at[j]].user);
+    }
+    if (rc != 0)
+        goto out;
+    results = json_array();
+    ans = json_pack("{s:s, s:s, s:s}", "outcome", "ok", "policy_set", p->hash, "request_id",
+                    request_id);
+    if (results == NULL || ans == NULL || json_object_set(ans, "results", results) != 0) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* one result per user: [decision, log_index, outcome] */
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const item *it = &its[i];
+        json_t *r = json_pack("[s, I, s]", it->dec, (json_int_t)it->index,
+                              it->outcome != NULL ? it->outcome : "ok");
+        if (r == NULL || json_array_append_new(results, r) != 0)
+            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    }
+out:
+    if (rc != 0) {
+        json_decref(ans);
+        ans = NULL;
+    }
+    *answer = ans;
+    json_decref(results);
+    warden_dek_free(fresh);
+    for (size_t i = 0; wrapped != NULL && i < n; i++)
+        warden_buf_fini(&wrapped[i]);
+    free(wrapped);
+    free(deks);
+    free(regs);
+    free(at);
+    free(its);
+    warden_buf_fini(&texts);
     warden_store_user_fini(&u);
     keyd_pset_put(p, k);
     return rc;

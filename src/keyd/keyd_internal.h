@@ -142,25 +142,38 @@ WARDEN_MUST_USE int keyd_decide(bool *allow, json_t **policies, json_t **errors,
                                 const keyd_pset *p, const char *principal, const char *action,
                                 const char *rtype, const char *rid, json_t *ctx,
                                 const char *data_class, warden_err *err);
-/* access.c's steps for batched paths (import.c), so that a batch decides, logs, encrypts
- * and redacts exactly like single requests. keyd_access_prepare decides one ACCESS body
- * (read: both data classes; write: "record") for an owner of the given jurisdiction and
- * builds its audit entry without logging it; allow[0] is protected, allow[1] excepted. */
-WARDEN_MUST_USE int keyd_access_prepare(json_t **entry, const char **decision, bool allow[2],
-                                        warden_keyd *k, const keyd_pset *p, const json_t *body,
-                                        const char *jurisdiction, warden_err *err);
+/* access.c's steps for batched paths (import.c), so that a batch decides and logs exactly
+ * like single requests. The fields of one ACCESS write (all borrowed; context is the
+ * request's validated context object). */
+typedef struct keyd_access_fields {
+    const char *request_id, *principal, *user, *collection, *id;
+    const json_t *context;
+} keyd_access_fields;
+/* Decides the ACCESS write f (data class "record") for an owner of the given jurisdiction
+ * and appends its audit entry's canonical text to entry (the same bytes a single ACCESS
+ * write logs) without logging it. Errors: those of the decision, WARDEN_ELIMIT,
+ * WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_access_prepare_write(warden_buf *entry, const char **decision,
+                                              bool *allow, warden_keyd *k, const keyd_pset *p,
+                                              const keyd_access_fields *f,
+                                              const char *jurisdiction, warden_err *err);
+/* The residency decision of registering f->user (f->collection and f->id unused) with home
+ * jurisdiction, exactly as REGISTER decides it, with its audit entry's text appended to
+ * entry (not logged). Errors: those of the decision, WARDEN_ENOMEM. */
+WARDEN_MUST_USE int keyd_register_prepare(warden_buf *entry, const char **decision, bool *allow,
+                                          warden_keyd *k, const keyd_pset *p,
+                                          const keyd_access_fields *f, const char *jurisdiction,
+                                          warden_err *err);
 /* The user's DEK (created on a first write when create), or *outcome "key_destroyed" /
- * "not_found". Only after the decision is durable. */
+ * "not_found". Only after the decision is durable; give it back with keyd_dekcache_put. */
 WARDEN_MUST_USE int keyd_access_dek(warden_dek **dek, const char **outcome, warden_keyd *k,
                                     const char *user, bool create, warden_err *err);
-/* Decrypts a stored record and sets dst's "document", "withheld", "version" as a read does. */
-WARDEN_MUST_USE int keyd_access_open(json_t *dst, warden_keyd *k, const warden_dek *dek,
-                                     const char *user, const char *collection, const char *id,
-                                     uint64_t version, const warden_buf *blob, const bool allow[2],
-                                     warden_err *err);
 /* import.c: IMPORT, the migrator's batched write + read-back (docs/keyd-protocol.md). */
 WARDEN_MUST_USE int keyd_do_import(json_t **answer, warden_keyd *k, const json_t *body,
                                    warden_err *err);
+/* import.c: REGISTER_MANY, the migrator's batched registration (docs/keyd-protocol.md). */
+WARDEN_MUST_USE int keyd_do_register_many(json_t **answer, warden_keyd *k, const json_t *body,
+                                          warden_err *err);
 
 /* An access request split around its log append, so that a connection's pipelined requests
  * share one durable append (server.c): begin reads and decides (nothing secret, nothing

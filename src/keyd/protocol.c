@@ -114,7 +114,8 @@ enum {
     F_IP,
     F_VERSION,
     F_STATEMENT,
-    F_RECORDS
+    F_RECORDS,
+    F_USERS
 };
 
 typedef struct field_rule {
@@ -176,6 +177,18 @@ static const field_rule IMPORT_RECORD_FIELDS[] = {
     {"document", F_OBJECT, 0, 1},
     {NULL, 0, 0, 0},
 };
+static const field_rule REGISTER_MANY_FIELDS[] = {
+    {"request_id", F_TEXT, KEYD_REQUEST_ID_MAX, 1},
+    {"principal", F_PRINCIPAL, KEYD_PRINCIPAL_MAX, 1},
+    {"users", F_USERS, KEYD_REGISTER_MANY_MAX, 1},
+    {"context", F_CONTEXT, 0, 1},
+    {NULL, 0, 0, 0},
+};
+static const field_rule REGISTER_MANY_USER_FIELDS[] = {
+    {"user", F_NAME, WARDEN_STORE_USER_MAX, 1},
+    {"jurisdiction", F_JURIS, WARDEN_STORE_JURISDICTION_MAX, 1},
+    {NULL, 0, 0, 0},
+};
 static const field_rule CONTEXT_FIELDS[] = {
     {"source_ip", F_IP, KEYD_SOURCE_IP_MAX, 1},
     {"location", F_TEXT, KEYD_LOCATION_MAX, 1},
@@ -220,17 +233,20 @@ static int check_field(const json_t *v, const field_rule *r, const char *where, 
                                   r->name);
         return 0;
     }
-    if (r->kind == F_RECORDS) {
+    if (r->kind == F_RECORDS || r->kind == F_USERS) {
         size_t i;
         const json_t *e;
+        bool recs = r->kind == F_RECORDS;
         if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > r->max)
             return warden_err_set(err, WARDEN_EINVAL, "%s%s: must be an array of 1..%zu", where,
                                   r->name, r->max);
         json_array_foreach(v, i, e)
         {
-            int rc = json_is_object(e) ? check_object(e, IMPORT_RECORD_FIELDS, "records[].", err)
-                                       : warden_err_set(err, WARDEN_EINVAL,
-                                                        "records[%zu]: must be an object", i);
+            int rc = !json_is_object(e)
+                         ? warden_err_set(err, WARDEN_EINVAL, "%s%s[%zu]: must be an object",
+                                          where, r->name, i)
+                     : recs ? check_object(e, IMPORT_RECORD_FIELDS, "records[].", err)
+                            : check_object(e, REGISTER_MANY_USER_FIELDS, "users[].", err);
             if (rc != 0)
                 return rc;
         }
@@ -372,6 +388,7 @@ int keyd_request_decode(json_t **body, uint16_t type, const uint8_t *payload, si
                               : type == KEYD_MSG_RETIRE   ? RETIRE_FIELDS
                               : type == KEYD_MSG_ATTEST   ? ATTEST_FIELDS
                               : type == KEYD_MSG_IMPORT   ? IMPORT_FIELDS
+                              : type == KEYD_MSG_REGISTER_MANY ? REGISTER_MANY_FIELDS
                                                           : SHRED_FIELDS;
     rc = check_object(j, rules, "", err);
     if (rc == 0 && type == KEYD_MSG_ACCESS)

@@ -27,8 +27,14 @@
  *             the statement to the log if Cedar allows Action::"attest" (src/keyd/attest.c)
  *   IMPORT    request_id, principal, context {...}, records: 1..KEYD_IMPORT_MAX objects
  *             {user, collection, id, version (integer), document (object)}: per record a
- *             write (compare-and-set on version) and a read-back, decided and logged like
- *             ACCESS write and read, in one log batch and one store commit (src/keyd/import.c)
+ *             write (compare-and-set on version), decided and logged like an ACCESS write,
+ *             in one log batch and one store commit, then read back by keyd: the answer
+ *             carries the SHA-256 of each stored plaintext, never the plaintext
+ *             (src/keyd/import.c)
+ *   REGISTER_MANY request_id, principal, context {...}, users: 1..KEYD_REGISTER_MANY_MAX
+ *             objects {user, jurisdiction}: per user the REGISTER decision and entry, in one
+ *             log batch; the allowed new users (each with a fresh wrapped DEK) in one store
+ *             commit (src/keyd/import.c)
  *   INVENTORY (empty): users with jurisdiction, state and live records per collection, and
  *             the configured jurisdictions; no keys or contents (src/keyd/inventory.c)
  * ACCESS write may carry version? (integer): compare-and-set, written only as that version.
@@ -58,6 +64,7 @@ enum keyd_msg_type {
     KEYD_MSG_ATTEST = 8,
     KEYD_MSG_IMPORT = 9,
     KEYD_MSG_INVENTORY = 10,
+    KEYD_MSG_REGISTER_MANY = 11,
     KEYD_MSG_ANSWER = 0x81,
     KEYD_MSG_ERROR = 0x82,
 };
@@ -69,6 +76,7 @@ enum keyd_msg_type {
 #define KEYD_PURPOSE_MAX 256
 #define KEYD_SOURCE_IP_MAX 64
 #define KEYD_IMPORT_MAX 1000 /* records in one IMPORT (one store commit) */
+#define KEYD_REGISTER_MANY_MAX 1000 /* users in one REGISTER_MANY (one store commit) */
 #define KEYD_STATEMENT_MAX 49152 /* leaves room for the entry around it (64 KiB) */
 
 /* One row of the message table. */
@@ -89,6 +97,7 @@ typedef struct keyd_msg_spec {
             {KEYD_MSG_ERROR, "error", 2, 4096}, {KEYD_MSG_ATTEST, "attest", 2, 1u << 18},          \
             {KEYD_MSG_IMPORT, "import", 2, 32u << 20},                                             \
             {KEYD_MSG_INVENTORY, "inventory", 0, 0},                                               \
+            {KEYD_MSG_REGISTER_MANY, "register_many", 2, 1u << 20},                                \
     }
 
 /* The table row for type, or NULL when the type is unknown. */

@@ -9,6 +9,7 @@
  * write. Every write names its version, so even a write still in flight from a killed
  * pass cannot make a second copy: one of the two gets "conflict", and the read-back then
  * finds the same content. */
+#include "keyd/keyd_internal.h" /* keyd_json_canon_str: the IMPORT body is canonical text */
 #include "keyd/protocol.h"
 #include "migrate/migrate_internal.h"
 
@@ -113,50 +114,43 @@ int mig_dest_attest(uint64_t *index, mig_dest *d, const char *statement, warden_
     return rc;
 }
 
-typedef struct reg_slice {
-    mig_dest *d;
-    mig_conn *c;
-    const mig_rec *recs;
-    const size_t *first; /* indexes of the first record of each user to register */
-    int *ok;
-    size_t n;
-    int rc;
-    warden_err err;
-} reg_slice;
-
-/* Registers s->n users on one connection, DEPTH in flight. */
-static void *reg_main(void *arg)
+/* Registers the users first[0..nu) of recs with REGISTER_MANY requests of up to
+ * KEYD_REGISTER_MANY_MAX users: one log batch and one store commit each. */
+static int register_many(mig_dest *d, const mig_rec *recs, const size_t *first, int *ok,
+                         size_t nu, warden_err *err)
 {
-    reg_slice *s = arg;
-    s->rc = 0;
-    for (size_t k = 0; k < s->n && s->rc == 0; k += DEPTH) {
-        size_t m = s->n - k < DEPTH ? s->n - k : DEPTH;
-        for (size_t j = 0; j < m && s->rc == 0; j++) {
-            const mig_rec *r = &s->recs[s->first[k + j]];
-            char id[96];
-            next_id(id, s->d, "register");
-            json_t *b = json_pack("{s:s, s:s, s:s, s:s, s:o}", "request_id", id, "principal",
-                                  s->d->principal, "user", r->user, "jurisdiction", r->jur,
-                                  "context", context(s->d));
-            s->rc = b == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory")
-                              : mig_conn_send(s->c, KEYD_MSG_REGISTER, b, &s->err);
-            json_decref(b);
+    int rc = 0;
+    for (size_t k = 0; k < nu && rc == 0; k += KEYD_REGISTER_MANY_MAX) {
+        size_t m = nu - k < KEYD_REGISTER_MANY_MAX ? nu - k : KEYD_REGISTER_MANY_MAX;
+        char id[96];
+        next_id(id, d, "register");
+        json_t *list = json_array(), *a = NULL;
+        json_t *b = json_pack("{s:s, s:s, s:o, s:o}", "request_id", id, "principal", d->principal,
+                              "context", context(d), "users", list);
+        for (size_t j = 0; b != NULL && j < m; j++) {
+            const mig_rec *r = &recs[first[k + j]];
+            if (json_array_append_new(list, json_pack("{s:s, s:s}", "user", r->user,
+                                                      "jurisdiction", r->jur)) != 0) {
+                json_decref(b);
+                b = NULL;
+            }
         }
-        for (size_t j = 0; j < m && s->rc == 0; j++) {
-            json_t *a = NULL;
-            int is_error;
-            if ((s->rc = mig_conn_recv(&a, &is_error, s->c, &s->err)) != 0)
-                break;
-            const char *dec = json_string_value(json_object_get(a, "decision"));
-            if (is_error || dec == NULL)
-                s->rc = warden_err_set(&s->err, WARDEN_EIO, "keyd: register %s: %.200s",
-                                       s->recs[s->first[k + j]].user,
-                                       json_string_value(json_object_get(a, "error")));
-            s->ok[k + j] = dec != NULL && strcmp(dec, "allow") == 0;
-            json_decref(a);
+        rc = b == NULL ? warden_err_set(err, WARDEN_ENOMEM, "out of memory")
+                       : mig_conn_call(&a, &d->conns[0], KEYD_MSG_REGISTER_MANY, b, err);
+        json_decref(b);
+        const json_t *res = json_object_get(a, "results");
+        if (rc == 0 && json_array_size(res) != m)
+            rc = warden_err_set(err, WARDEN_ECORRUPT, "keyd REGISTER_MANY: %zu results for %zu",
+                                json_array_size(res), m);
+        for (size_t j = 0; rc == 0 && j < m; j++) {
+            const char *dec = json_string_value(json_array_get(json_array_get(res, j), 0));
+            if (dec == NULL)
+                rc = warden_err_set(err, WARDEN_ECORRUPT, "keyd REGISTER_MANY: result %zu", j);
+            ok[k + j] = dec != NULL && strcmp(dec, "allow") == 0;
         }
+        json_decref(a);
     }
-    return NULL;
+    return rc;
 }
 
 int mig_dest_register(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
@@ -165,13 +159,11 @@ int mig_dest_register(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
     int *ok = calloc(n + 1, sizeof *ok);
     size_t nu = 0;
     int rc = 0;
-    reg_slice sl[MIG_MAX_CONNS];
-    pthread_t th[MIG_MAX_CONNS];
     if (first == NULL || ok == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    /* one REGISTER per user not decided yet (records are sorted by user) */
+    /* one registration per user not decided yet (records are sorted by user) */
     const char *prev = d->last_user;
     for (size_t i = 0; i < n; i++) {
         if (recs[i].outcome != MIG_O_TODO || strcmp(recs[i].user, prev) == 0)
@@ -179,35 +171,7 @@ int mig_dest_register(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
         first[nu++] = i;
         prev = recs[i].user;
     }
-    /* spread over the connections: keyd's group commit serves them with one fsync */
-    size_t ns = d->n < (nu + DEPTH - 1) / DEPTH ? d->n : (nu + DEPTH - 1) / DEPTH;
-    size_t per = ns ? (nu + ns - 1) / ns : 0, started = 0;
-    for (size_t i = 0; i < ns && rc == 0; i++) {
-        size_t lo = i * per, hi = lo + per < nu ? lo + per : nu;
-        sl[i] = (reg_slice){.d = d,
-                            .c = &d->conns[i],
-                            .recs = recs,
-                            .first = first + lo,
-                            .ok = ok + lo,
-                            .n = hi > lo ? hi - lo : 0};
-        if (i == 0)
-            continue;
-        if (pthread_create(&th[i], NULL, reg_main, &sl[i]) != 0)
-            rc = warden_err_set(err, WARDEN_EINTERNAL, "pthread_create failed");
-        else
-            started = i;
-    }
-    if (rc == 0 && ns > 0)
-        reg_main(&sl[0]);
-    for (size_t i = 1; i <= started; i++)
-        pthread_join(th[i], NULL);
-    for (size_t i = 0; rc == 0 && i < ns; i++)
-        if (sl[i].rc != 0) {
-            if (err != NULL)
-                *err = sl[i].err;
-            rc = sl[i].rc;
-        }
-    if (rc != 0)
+    if ((rc = register_many(d, recs, first, ok, nu, err)) != 0)
         goto out;
     /* apply per user, walking exactly as above; the cache carries the last user into the
      * next batch */
@@ -355,18 +319,41 @@ static void handle(int stage, mig_rec *r, const json_t *a, int is_error)
     }
 }
 
-/* One IMPORT result: the write's part as S_WRITE, then its read-back as S_READBACK. */
+/* One IMPORT result, [decision, log_index, outcome, version, sha256]: the write's part as
+ * S_WRITE would take it; for a write this request made, keyd's read-back digest must equal
+ * the SHA-256 of the canonical document sent. A conflict gets no digest: its record is read
+ * back with an ordinary ACCESS read (S_READBACK) afterwards. */
 static void handle_import(mig_rec *r, const json_t *res)
 {
-    const char *out = json_string_value(json_object_get(res, "outcome"));
+    const char *dec = json_string_value(json_array_get(res, 0));
+    const char *out = json_string_value(json_array_get(res, 2));
+    const char *sum = json_string_value(json_array_get(res, 4));
     if (out != NULL && strcmp(out, "unknown_user") == 0) {
         r->outcome = MIG_O_FAILED;
         snprintf(r->why, sizeof r->why, "the user is not registered in the destination");
         return;
     }
-    handle(S_WRITE, r, res, 0);
-    if (r->outcome == MIG_O_TODO)
-        handle(S_READBACK, r, json_object_get(res, "read"), 0);
+    json_t *w = json_pack("{s:s?, s:s?, s:O?}", "decision", dec, "outcome", out, "version",
+                          json_array_get(res, 3));
+    if (w == NULL) {
+        r->outcome = MIG_O_FAILED;
+        snprintf(r->why, sizeof r->why, "out of memory");
+        return;
+    }
+    handle(S_WRITE, r, w, 0);
+    json_decref(w);
+    if (!r->written)
+        return; /* refused, failed, or a conflict to read back */
+    warden_tlog_hash got, want;
+    memcpy(want.b, r->docsum, sizeof want.b);
+    if (mig_unhex(&got, sum) && same(&got, &want)) {
+        r->outcome = MIG_O_DONE;
+    } else {
+        r->outcome = MIG_O_FAILED;
+        snprintf(r->why, sizeof r->why, "%s",
+                 sum == NULL ? "read-back failed in the destination"
+                             : "read-back does not match what was written");
+    }
 }
 
 typedef struct slice {
@@ -409,48 +396,95 @@ static int run_stage(slice *s, int stage)
     return 0;
 }
 
+/* The IMPORT body of the records idx[0..m), written as canonical JSON text: every document
+ * is already in canonical form (mig_rec_check), so none is serialised again. */
+static int import_body(warden_buf *b, slice *s, const size_t *idx, size_t m)
+{
+    char id[96];
+    next_id(id, s->d, "import");
+    int rc = warden_buf_puts(b, "{\"context\":{\"location\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, s->d->location);
+    if (rc == 0)
+        rc = warden_buf_puts(b, ",\"purpose\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, s->d->purpose);
+    if (rc == 0)
+        rc = warden_buf_puts(b, ",\"source_ip\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, s->d->source_ip);
+    if (rc == 0)
+        rc = warden_buf_puts(b, "},\"principal\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, s->d->principal);
+    if (rc == 0)
+        rc = warden_buf_puts(b, ",\"records\":[");
+    for (size_t j = 0; rc == 0 && j < m; j++) {
+        const mig_rec *r = &s->recs[idx[j]];
+        rc = warden_buf_puts(b, j > 0 ? ",{\"collection\":" : "{\"collection\":");
+        if (rc == 0)
+            rc = keyd_json_canon_str(b, r->coll);
+        if (rc == 0)
+            rc = warden_buf_puts(b, ",\"document\":");
+        if (rc == 0)
+            rc = warden_buf_append(b, r->canon.p, r->canon.len);
+        if (rc == 0)
+            rc = warden_buf_puts(b, ",\"id\":");
+        if (rc == 0)
+            rc = keyd_json_canon_str(b, r->id);
+        if (rc == 0)
+            rc = warden_buf_puts(b, ",\"user\":");
+        if (rc == 0)
+            rc = keyd_json_canon_str(b, r->user);
+        if (rc == 0)
+            rc = warden_buf_printf(b, ",\"version\":%llu}", (unsigned long long)r->want);
+    }
+    if (rc == 0)
+        rc = warden_buf_puts(b, "],\"request_id\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(b, id);
+    if (rc == 0)
+        rc = warden_buf_puts(b, "}");
+    return rc == 0 ? 0 : warden_err_set(&s->err, rc, "IMPORT body: out of memory");
+}
+
 /* IMPORT batches of up to KEYD_IMPORT_MAX records, one in flight per connection. */
 static int run_import(slice *s)
 {
     size_t i = 0;
     size_t *idx = calloc(KEYD_IMPORT_MAX, sizeof *idx);
+    warden_buf b;
+    warden_buf_init(&b);
     int rc = idx == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory") : 0;
     while (rc == 0 && i < s->n) {
         size_t m = 0, bytes = 0;
         for (; i < s->n && m < KEYD_IMPORT_MAX && bytes < IMPORT_BYTES; i++)
             if (wanted(S_IMPORT, &s->recs[i])) {
                 idx[m++] = i;
-                bytes += json_dumpb(s->recs[i].doc, NULL, 0, JSON_COMPACT) + 512;
+                bytes += s->recs[i].canon.len + 512;
             }
         if (m == 0)
             break;
-        char id[96];
-        next_id(id, s->d, "import");
-        json_t *list = json_array();
-        json_t *b = json_pack("{s:s, s:s, s:o, s:o}", "request_id", id, "principal",
-                              s->d->principal, "context", context(s->d), "records", list);
-        for (size_t j = 0; b != NULL && j < m; j++) {
-            const mig_rec *r = &s->recs[idx[j]];
-            if (json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:I, s:O}", "user", r->user,
-                                                      "collection", r->coll, "id", r->id, "version",
-                                                      (json_int_t)r->want, "document", r->doc)) !=
-                0) {
-                json_decref(b);
-                b = NULL;
-            }
-        }
         json_t *a = NULL;
-        rc = b == NULL ? warden_err_set(&s->err, WARDEN_ENOMEM, "out of memory")
-                       : mig_conn_call(&a, s->c, KEYD_MSG_IMPORT, b, &s->err);
-        json_decref(b);
+        int is_error = 0;
+        warden_wipe(b.p, b.len); /* documents */
+        b.len = 0;
+        if ((rc = import_body(&b, s, idx, m)) != 0 ||
+            (rc = mig_conn_send_raw(s->c, KEYD_MSG_IMPORT, b.p, b.len, &s->err)) != 0 ||
+            (rc = mig_conn_recv(&a, &is_error, s->c, &s->err)) != 0)
+            break;
         const json_t *res = json_object_get(a, "results");
-        if (rc == 0 && json_array_size(res) != m)
+        if (is_error)
+            rc = warden_err_set(&s->err, WARDEN_EIO, "keyd IMPORT: %.200s",
+                                json_string_value(json_object_get(a, "error")));
+        else if (json_array_size(res) != m)
             rc = warden_err_set(&s->err, WARDEN_ECORRUPT, "keyd IMPORT: %zu results for %zu",
                                 json_array_size(res), m);
         for (size_t j = 0; rc == 0 && j < m; j++)
             handle_import(&s->recs[idx[j]], json_array_get(res, j));
         json_decref(a);
     }
+    warden_buf_fini_wipe(&b);
     free(idx);
     return rc;
 }
@@ -516,9 +550,9 @@ int mig_dest_apply(mig_dest *d, mig_rec *recs, size_t n, warden_err *err)
         r->want = r->prev == MIG_PREV_DONE ? r->prev_version + 1 : 1;
     }
     static const int STAGES[] = {S_PREREAD, S_WRITE, S_READBACK};
-    static const int BATCHED[] = {S_PREREAD, S_IMPORT};
+    static const int BATCHED[] = {S_PREREAD, S_IMPORT, S_READBACK};
     int rc =
-        d->single ? parallel(d, recs, n, STAGES, 3, err) : parallel(d, recs, n, BATCHED, 2, err);
+        d->single ? parallel(d, recs, n, STAGES, 3, err) : parallel(d, recs, n, BATCHED, 3, err);
     if (rc != 0)
         return rc;
     for (size_t i = 0; i < n; i++)

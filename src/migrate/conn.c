@@ -90,6 +90,16 @@ int mig_conn_send(mig_conn *c, uint16_t type, const json_t *body, warden_err *er
     return c->out.len > (64u << 10) ? flush(c, err) : 0;
 }
 
+int mig_conn_send_raw(mig_conn *c, uint16_t type, const uint8_t *payload, size_t len,
+                      warden_err *err)
+{
+    int rc = keyd_frame_encode(&c->out, type, payload, len, err);
+    if (rc != 0)
+        return rc;
+    c->queued++;
+    return c->out.len > (64u << 10) ? flush(c, err) : 0;
+}
+
 int mig_conn_recv(json_t **reply, int *is_error, mig_conn *c, warden_err *err)
 {
     uint8_t h[KEYD_FRAME_HEADER];

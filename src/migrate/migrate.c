@@ -12,6 +12,7 @@
  *      changed since goes back to 3), log the deletion statement, DELETE, commit. */
 #include "migrate/migrate_internal.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,26 +27,87 @@ typedef struct run {
     mig_dest d;
     warden_tlog_signer *signer;
     char source[256];
-    mig_rec *recs;
+    mig_rec *recs, *next; /* the batch being worked on, the one being fetched */
     size_t cap;
     mig_merkle jl_dest; /* JSON Lines: the root over what this invocation found migrated */
 } run;
 
-static void batch_free(run *x, size_t n)
+static void batch_free(mig_rec *recs, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        mig_rec_fini(&x->recs[i]);
+        mig_rec_fini(&recs[i]);
 }
 
-static int fetch(run *x, size_t *n, warden_err *err)
+/* The source is read by a second thread one batch ahead, so that PostgreSQL (or the file)
+ * and the parsing of the next batch overlap with keyd's work on this one. It only reads:
+ * the order of durable steps is the main thread's alone. */
+typedef struct prefetch {
+    run *x;
+    mig_rec *recs;
+    size_t n;
+    int rc;
+    warden_err err;
+    pthread_t th;
+    bool started;
+} prefetch;
+
+static void *prefetch_main(void *arg)
 {
-    return x->pg != NULL ? mig_pg_scan_next(x->pg, x->recs, x->cap, n, err)
-                         : mig_jsonl_next(x->jl, x->recs, x->cap, n, err);
+    prefetch *f = arg;
+    run *x = f->x;
+    f->n = 0;
+    f->rc = x->pg != NULL ? mig_pg_scan_next(x->pg, f->recs, x->cap, &f->n, &f->err)
+                          : mig_jsonl_next(x->jl, f->recs, x->cap, &f->n, &f->err);
+    return NULL;
 }
 
-static int rewind_source(run *x, bool new_snapshot, warden_err *err)
+static int prefetch_start(prefetch *f, run *x, mig_rec *recs, warden_err *err)
 {
-    return x->pg != NULL ? mig_pg_scan_begin(x->pg, new_snapshot, err)
+    *f = (prefetch){.x = x, .recs = recs};
+    if (pthread_create(&f->th, NULL, prefetch_main, f) != 0)
+        return warden_err_set(err, WARDEN_EINTERNAL, "pthread_create failed");
+    f->started = true;
+    return 0;
+}
+
+/* Waits for the batch being fetched; *n records are in f->recs (freed by the caller, also
+ * on error). */
+static int prefetch_wait(size_t *n, prefetch *f, warden_err *err)
+{
+    *n = 0;
+    if (!f->started)
+        return 0;
+    pthread_join(f->th, NULL);
+    f->started = false;
+    *n = f->n;
+    if (f->rc != 0 && err != NULL)
+        *err = f->err;
+    return f->rc;
+}
+
+/* Makes the fetched batch current and starts fetching the one after it. */
+static int next_batch(size_t *n, run *x, prefetch *f, warden_err *err)
+{
+    int rc = prefetch_wait(n, f, err);
+    mig_rec *t = x->recs;
+    x->recs = x->next;
+    x->next = t;
+    if (rc == 0 && *n > 0)
+        rc = prefetch_start(f, x, x->next, err);
+    return rc;
+}
+
+/* Stops the fetching thread (after an error or at the end) and frees what it read. */
+static void prefetch_stop(run *x, prefetch *f)
+{
+    size_t n = 0;
+    (void)prefetch_wait(&n, f, NULL);
+    batch_free(x->next, n);
+}
+
+static int rewind_source(run *x, bool new_snapshot, bool digests, warden_err *err)
+{
+    return x->pg != NULL ? mig_pg_scan_begin(x->pg, new_snapshot, digests, err)
                          : mig_jsonl_rewind(x->jl, err);
 }
 
@@ -61,12 +123,13 @@ static int source_pass(run *x, warden_err *err)
     mig_merkle m;
     mig_merkle_init(&m);
     warden_migrate_stats *st = x->st;
-    int rc;
+    prefetch f = {0};
+    int rc = prefetch_start(&f, x, x->next, err);
     for (;;) {
         size_t n = 0;
-        if ((rc = fetch(x, &n, err)) != 0) {
-            batch_free(x, n);
-            return rc;
+        if (rc != 0 || (rc = next_batch(&n, x, &f, err)) != 0) {
+            batch_free(x->recs, n);
+            break;
         }
         if (n == 0)
             break;
@@ -91,10 +154,12 @@ static int source_pass(run *x, warden_err *err)
             else
                 st->changed++;
         }
-        batch_free(x, n);
+        batch_free(x->recs, n);
     }
-    mig_merkle_root(&st->source_root, &m);
-    return 0;
+    prefetch_stop(x, &f);
+    if (rc == 0)
+        mig_merkle_root(&st->source_root, &m);
+    return rc;
 }
 
 static int attest(uint64_t *index, run *x, mig_statement *s, warden_err *err)
@@ -129,17 +194,22 @@ static int migrate_pass(run *x, warden_err *err)
     int rc = 0;
     st->seen = 0;
     mig_merkle_init(&x->jl_dest);
+    prefetch f = {0};
+    if ((rc = prefetch_start(&f, x, x->next, err)) != 0)
+        return rc;
     for (;;) {
         size_t n = 0;
-        if ((rc = fetch(x, &n, err)) != 0 || n == 0)
+        if ((rc = next_batch(&n, x, &f, err)) != 0 || n == 0)
             goto next;
         for (size_t i = 0; i < n; i++) {
             mig_rec *r = &x->recs[i];
             if (!mig_rec_check(r))
                 r->outcome = MIG_O_INVALID;
             else if (r->prev == MIG_PREV_DONE &&
-                     memcmp(r->leaf.b, r->prev_leaf.b, sizeof r->leaf.b) == 0)
+                     memcmp(r->leaf.b, r->prev_leaf.b, sizeof r->leaf.b) == 0) {
                 r->outcome = MIG_O_SKIP;
+                r->version = r->prev_version; /* kept if its row digest is recorded again */
+            }
             else
                 r->preread = jsonl || r->prev == MIG_PREV_PENDING;
         }
@@ -182,10 +252,11 @@ static int migrate_pass(run *x, warden_err *err)
         st->seen += n;
         progress(x, false);
     next:
-        batch_free(x, n);
+        batch_free(x->recs, n);
         if (rc != 0 || n == 0)
             break;
     }
+    prefetch_stop(x, &f);
     return rc;
 }
 
@@ -274,8 +345,12 @@ int warden_migrate_run(warden_migrate_stats *st, const warden_migrate_opts *o, w
     if (x.cap > 10000)
         x.cap = 10000;
     x.recs = calloc(x.cap, sizeof *x.recs);
-    if (x.recs == NULL)
+    x.next = calloc(x.cap, sizeof *x.next);
+    if (x.recs == NULL || x.next == NULL) {
+        free(x.recs);
+        free(x.next);
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    }
     x.d.principal = o->principal != NULL ? o->principal : "Service::\"migrator\"";
     x.d.purpose = o->purpose != NULL ? o->purpose : "migration";
     x.d.source_ip = o->source_ip != NULL ? o->source_ip : "127.0.0.1";
@@ -301,7 +376,7 @@ int warden_migrate_run(warden_migrate_stats *st, const warden_migrate_opts *o, w
             goto out;
     }
     /* one snapshot for the root and the first migration pass */
-    if ((rc = rewind_source(&x, true, err)) != 0 || (rc = source_pass(&x, err)) != 0)
+    if ((rc = rewind_source(&x, true, false, err)) != 0 || (rc = source_pass(&x, err)) != 0)
         goto out;
     if (x.pg != NULL && (rc = mig_pg_scan_end(x.pg, o->dry_run, err)) != 0)
         goto out;
@@ -317,9 +392,9 @@ int warden_migrate_run(warden_migrate_stats *st, const warden_migrate_opts *o, w
     for (int round = 0; round < MAX_ROUNDS; round++) {
         bool again = false;
         if (round > 0 || x.pg == NULL)
-            rc = rewind_source(&x, round > 0, err);
+            rc = rewind_source(&x, round > 0, true, err);
         else
-            rc = mig_pg_scan_begin(x.pg, false, err);
+            rc = mig_pg_scan_begin(x.pg, false, true, err);
         if (rc != 0 || (rc = migrate_pass(&x, err)) != 0)
             goto out;
         if (x.pg != NULL && (rc = mig_pg_scan_end(x.pg, true, err)) != 0)
@@ -339,5 +414,6 @@ out:
     mig_pg_free(x.pg);
     mig_jsonl_free(x.jl);
     free(x.recs);
+    free(x.next);
     return rc;
 }

@@ -32,6 +32,10 @@ typedef struct mig_rec {
     int prev;                     /* MIG_PREV_* */
     uint64_t prev_version;        /* destination version recorded by an earlier pass */
     warden_tlog_hash leaf;        /* of the canonical record (valid records only) */
+    warden_buf canon;             /* the document's canonical text (valid records only) */
+    uint8_t docsum[32];           /* SHA-256 of canon: what keyd's IMPORT read-back answers */
+    char src_digest[65];          /* PostgreSQL's digest of the row (pg.c ROW_DIGEST), or "" */
+    char prev_src_digest[65];     /* that digest as recorded by an earlier pass, or "" */
     warden_tlog_hash prev_leaf;   /* recorded by an earlier pass (prev != NONE) */
     int outcome;                  /* MIG_O_* */
     uint64_t version;             /* destination version after this pass */
@@ -45,7 +49,7 @@ void mig_rec_fini(mig_rec *r);
 
 /* Checks names and document against what keyd accepts (the keyd protocol's rules, so that
  * keyd never sees a frame it must treat as a violation); on failure fills r->why and
- * returns false. On success computes r->leaf. */
+ * returns false. On success computes r->canon, r->docsum and r->leaf. */
 bool mig_rec_check(mig_rec *r);
 
 /* The canonical form of a record: compact JSON, sorted keys, ASCII, of
@@ -93,8 +97,10 @@ void mig_pg_name(char *out, size_t cap, const mig_pg *p);
  * is being migrated to another destination. */
 WARDEN_MUST_USE int mig_pg_run(char run[20], mig_pg *p, const char *destination, warden_err *err);
 /* Starts a scan in snapshot order (user, collection, id); new_snapshot: begin a new
- * repeatable-read transaction first (else reuse the current one). */
-WARDEN_MUST_USE int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, warden_err *err);
+ * repeatable-read transaction first (else reuse the current one); digests: have
+ * PostgreSQL compute each row's src_digest (a migration pass; the source root needs none). */
+WARDEN_MUST_USE int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, bool digests,
+                                      warden_err *err);
 /* Fetches up to max records into recs (zeroed); *n = 0 at the end. */
 WARDEN_MUST_USE int mig_pg_scan_next(mig_pg *p, mig_rec *recs, size_t max, size_t *n,
                                      warden_err *err);
@@ -137,6 +143,10 @@ typedef struct mig_conn {
 
 WARDEN_MUST_USE int mig_conn_open(mig_conn *c, const char *socket_path, warden_err *err);
 void mig_conn_close(mig_conn *c);
+/* Queues a request whose payload is JSON text the caller wrote (with keyd's canonical
+ * writer). */
+WARDEN_MUST_USE int mig_conn_send_raw(mig_conn *c, uint16_t type, const uint8_t *payload,
+                                      size_t len, warden_err *err);
 /* Queues a request (written on the next recv or when the buffer is large). */
 WARDEN_MUST_USE int mig_conn_send(mig_conn *c, uint16_t type, const json_t *body, warden_err *err);
 /* Flushes queued requests and reads the next reply (an ERROR reply sets *is_error). */

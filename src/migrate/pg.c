@@ -19,17 +19,30 @@ struct mig_pg {
     char *lit; /* the table name as an SQL literal (PQescapeLiteral) */
     bool has_progress;
     bool in_scan;
+    bool byte_order; /* the key columns' collation already is byte order (C / POSIX) */
 };
 
+/* fillfactor 50: every row is written "pending" and then updated to "done"; with room left
+ * on its page the update is a heap-only tuple (no index entries), half the cost. */
 #define PROGRESS_DDL                                                                               \
     "CREATE TABLE IF NOT EXISTS warden_migration ("                                                \
     " source_table text NOT NULL, user_id text NOT NULL, collection text NOT NULL,"                \
     " id text NOT NULL, state text NOT NULL CHECK (state IN ('pending','done')),"                  \
     " leaf_hash text NOT NULL, dest_version bigint, migrated_at timestamptz,"                      \
-    " PRIMARY KEY (source_table, user_id, collection, id));"                                       \
+    " PRIMARY KEY (source_table, user_id, collection, id)) WITH (fillfactor = 50);"                \
     "CREATE TABLE IF NOT EXISTS warden_migration_run ("                                            \
     " source_table text PRIMARY KEY, run_id text NOT NULL, destination text NOT NULL,"             \
-    " created_at timestamptz NOT NULL DEFAULT now())"
+    " created_at timestamptz NOT NULL DEFAULT now());"                                             \
+    "ALTER TABLE warden_migration ADD COLUMN IF NOT EXISTS source_digest text;"                   \
+    "ALTER TABLE warden_migration SET (fillfactor = 50)"
+
+/* The digest of a source row's content as PostgreSQL renders it (the key columns are the
+ * join): recorded with the progress of the snapshot row that was migrated, so that the
+ * deletion can check "unchanged since migrated" inside PostgreSQL, without sending every
+ * row to the migrator to be parsed and hashed again. */
+#define ROW_DIGEST(s)                                                                              \
+    "encode(sha256(convert_to(" s ".jurisdiction || E'\\n' || " s ".document::text, 'UTF8')), "   \
+    "'hex')"
 
 static int pgerr(warden_err *err, int code, PGconn *c, const char *what)
 {
@@ -74,6 +87,29 @@ static bool table_ok(const char *t)
     return t[0] != '.' && t[n - 1] != '.';
 }
 
+/* Whether the key columns already sort in byte order (the database's collation is C or
+ * POSIX and the columns use it). Then the scan can ask for plain ORDER BY and read the
+ * table through its primary key in order, instead of sorting every row with its document
+ * (a sort that spills the whole table to disk); enable_sort off in the reading session
+ * makes the planner take the index. Any doubt (an error, another collation) keeps the
+ * explicit COLLATE "C" and the sort. */
+static void detect_byte_order(mig_pg *p)
+{
+    const char *v[1] = {p->table};
+    PGresult *r = PQexecParams(
+        p->rd,
+        "SELECT d.datcollate IN ('C', 'POSIX') AND NOT EXISTS (SELECT 1 FROM pg_attribute a "
+        "WHERE a.attrelid = $1::regclass AND a.attname IN ('user_id', 'collection', 'id') AND "
+        "a.attcollation <> (SELECT oid FROM pg_collation WHERE collname = 'default')) "
+        "FROM pg_database d WHERE d.datname = current_database()",
+        1, NULL, v, NULL, NULL, 0);
+    p->byte_order = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
+                    strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+    PQclear(r);
+    if (p->byte_order && exec(p->rd, "SET enable_sort = off", NULL) != 0)
+        p->byte_order = false;
+}
+
 int mig_pg_open(mig_pg **out, const char *conninfo, const char *table, bool create, warden_err *err)
 {
     *out = NULL;
@@ -99,6 +135,8 @@ int mig_pg_open(mig_pg **out, const char *conninfo, const char *table, bool crea
             p->has_progress = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
         PQclear(r);
     }
+    if (rc == 0)
+        detect_byte_order(p);
     if (rc != 0) {
         mig_pg_free(p);
         return rc;
@@ -156,9 +194,13 @@ int mig_pg_run(char run[20], mig_pg *p, const char *destination, warden_err *err
     return rc;
 }
 
-int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, warden_err *err)
+int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, bool digests, warden_err *err)
 {
-    char sql[1024];
+    char sql[1024], order[128];
+    const char *digest = digests ? ROW_DIGEST("s") : "NULL";
+    snprintf(order, sizeof order, "ORDER BY s.user_id%s, s.collection%s, s.id%s",
+             p->byte_order ? "" : " COLLATE \"C\"", p->byte_order ? "" : " COLLATE \"C\"",
+             p->byte_order ? "" : " COLLATE \"C\"");
     int rc = 0;
     if (new_snapshot &&
         (rc = exec(p->rd, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err)) != 0)
@@ -167,17 +209,16 @@ int mig_pg_scan_begin(mig_pg *p, bool new_snapshot, warden_err *err)
     if (p->has_progress)
         snprintf(sql, sizeof sql,
                  "DECLARE mig NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, "
-                 "s.collection, s.id, s.document::text, m.state, m.leaf_hash, m.dest_version "
+                 "s.collection, s.id, s.document::text, m.state, m.leaf_hash, m.dest_version, "
+                 "%s, m.source_digest "
                  "FROM %s s LEFT JOIN warden_migration m ON m.source_table = %s AND "
-                 "m.user_id = s.user_id AND m.collection = s.collection AND m.id = s.id "
-                 "ORDER BY s.user_id COLLATE \"C\", s.collection COLLATE \"C\", s.id COLLATE \"C\"",
-                 p->table, p->lit);
+                 "m.user_id = s.user_id AND m.collection = s.collection AND m.id = s.id %s",
+                 digest, p->table, p->lit, order);
     else
         snprintf(sql, sizeof sql,
                  "DECLARE mig NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, "
-                 "s.collection, s.id, s.document::text, NULL, NULL, NULL FROM %s s "
-                 "ORDER BY s.user_id COLLATE \"C\", s.collection COLLATE \"C\", s.id COLLATE \"C\"",
-                 p->table);
+                 "s.collection, s.id, s.document::text, NULL, NULL, NULL, %s, NULL FROM %s s %s",
+                 digest, p->table, order);
     rc = exec(p->rd, sql, err);
     p->in_scan = rc == 0;
     return rc;
@@ -217,7 +258,12 @@ int mig_pg_scan_next(mig_pg *p, mig_rec *recs, size_t max, size_t *n, warden_err
             if (!PQgetisnull(r, i, 7) && warden_parse_u64(&x->prev_version, PQgetvalue(r, i, 7),
                                                           (size_t)PQgetlength(r, i, 7)) != 0)
                 x->prev = MIG_PREV_PENDING;
+            if (!PQgetisnull(r, i, 9))
+                snprintf(x->prev_src_digest, sizeof x->prev_src_digest, "%s",
+                         PQgetvalue(r, i, 9));
         }
+        if (!PQgetisnull(r, i, 8))
+            snprintf(x->src_digest, sizeof x->src_digest, "%s", PQgetvalue(r, i, 8));
         *n = (size_t)i + 1;
         /* a NULL name is invalid, not a crash: mig_rec_check reports it */
         if (x->user == NULL)
@@ -246,66 +292,83 @@ int mig_pg_scan_end(mig_pg *p, bool commit, warden_err *err)
     return rc;
 }
 
-/* INSERT .. VALUES (...), ... ON CONFLICT for the records of recs[] that pick() selects. */
+/* Appends s to a PostgreSQL array literal as one quoted element. */
+static int array_elem(warden_buf *a, const char *s)
+{
+    int rc = warden_buf_puts(a, a->len > 1 ? ",\"" : "\"");
+    for (; rc == 0 && *s != '\0'; s++) {
+        if (*s == '"' || *s == '\\')
+            rc = warden_buf_puts(a, "\\");
+        if (rc == 0)
+            rc = warden_buf_append(a, s, 1);
+    }
+    return rc == 0 ? warden_buf_puts(a, "\"") : rc;
+}
+
+/* One INSERT .. SELECT FROM unnest(arrays) .. ON CONFLICT for the records of recs[] that
+ * pick() selects. Why arrays and not a VALUES row per record: PostgreSQL parsed and planned
+ * five parameters per row, which cost more than the rows themselves. */
 static int upsert(mig_pg *p, mig_rec *recs, size_t n, bool (*pick)(const mig_rec *),
                   const char *state, warden_err *err)
 {
-    warden_buf sql;
+    warden_buf sql, col[6];
     warden_buf_init(&sql);
-    const char **vals = calloc(n * 5 + 1, sizeof *vals);
-    char(*hex)[65] = calloc(n, sizeof *hex);
-    char(*ver)[24] = calloc(n, sizeof *ver);
-    size_t k = 0, rows = 0;
+    for (size_t c = 0; c < 6; c++)
+        warden_buf_init(&col[c]);
+    size_t rows = 0;
+    bool done = strcmp(state, "done") == 0;
     int rc = 0;
-    if (vals == NULL || hex == NULL || ver == NULL ||
-        warden_buf_printf(&sql,
-                          "INSERT INTO warden_migration (source_table, user_id, collection, id, "
-                          "state, leaf_hash, dest_version, migrated_at) VALUES ") != 0) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-        goto out;
-    }
-    vals[k++] = p->table;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t c = 0; c < 6 && rc == 0; c++)
+        rc = warden_buf_puts(&col[c], "{");
+    for (size_t i = 0; i < n && rc == 0; i++) {
         if (!pick(&recs[i]))
             continue;
-        mig_hex(hex[i], &recs[i].leaf);
-        snprintf(ver[i], sizeof ver[i], "%llu", (unsigned long long)recs[i].version);
-        bool done = strcmp(state, "done") == 0;
-        if (warden_buf_printf(&sql, "%s($1, $%zu, $%zu, $%zu, '%s', $%zu, %s$%zu::bigint%s, %s)",
-                              rows ? ", " : "", k + 1, k + 2, k + 3, state, k + 4,
-                              done ? "" : "NULLIF(", k + 5, done ? "" : ", 0)",
-                              done ? "now()" : "NULL") != 0) {
-            rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-            goto out;
-        }
-        vals[k++] = recs[i].user;
-        vals[k++] = recs[i].coll;
-        vals[k++] = recs[i].id;
-        vals[k++] = hex[i];
-        vals[k++] = done ? ver[i] : "0";
+        char hex[65], ver[24];
+        mig_hex(hex, &recs[i].leaf);
+        snprintf(ver, sizeof ver, "%llu", done ? (unsigned long long)recs[i].version : 0ULL);
+        const char *v[6] = {recs[i].user, recs[i].coll, recs[i].id, hex, ver, recs[i].src_digest};
+        for (size_t c = 0; c < 6 && rc == 0; c++)
+            rc = array_elem(&col[c], v[c]);
         rows++;
+    }
+    for (size_t c = 0; c < 6 && rc == 0; c++)
+        rc = warden_buf_puts(&col[c], "}") != 0 ? WARDEN_ENOMEM : warden_buf_cstr(&col[c]);
+    /* pending keeps the version an earlier pass recorded: the destination may hold it */
+    if (rc == 0)
+        rc = warden_buf_printf(
+            &sql,
+            "INSERT INTO warden_migration (source_table, user_id, collection, id, state, "
+            "leaf_hash, dest_version, migrated_at, source_digest) SELECT $1, u, c, i, '%s', h, "
+            "NULLIF(v, 0), %s, NULLIF(d, '') FROM unnest($2::text[], $3::text[], $4::text[], "
+            "$5::text[], $6::bigint[], $7::text[]) AS t(u, c, i, h, v, d) "
+            "ON CONFLICT (source_table, user_id, collection, id) DO UPDATE SET "
+            "state = EXCLUDED.state, leaf_hash = EXCLUDED.leaf_hash, "
+            "source_digest = EXCLUDED.source_digest, "
+            "dest_version = COALESCE(EXCLUDED.dest_version, warden_migration.dest_version), "
+            "migrated_at = COALESCE(EXCLUDED.migrated_at, warden_migration.migrated_at)",
+            state, done ? "now()" : "NULL::timestamptz");
+    if (rc == 0)
+        rc = warden_buf_cstr(&sql);
+    if (rc != 0) {
+        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+        goto out;
     }
     if (rows == 0)
         goto out;
-    /* pending keeps the version an earlier pass recorded: the destination may hold it */
-    if (warden_buf_printf(&sql,
-                          " ON CONFLICT (source_table, user_id, collection, id) DO UPDATE SET "
-                          "state = EXCLUDED.state, leaf_hash = EXCLUDED.leaf_hash, "
-                          "dest_version = COALESCE(EXCLUDED.dest_version, "
-                          "warden_migration.dest_version), migrated_at = "
-                          "COALESCE(EXCLUDED.migrated_at, warden_migration.migrated_at)") != 0 ||
-        warden_buf_cstr(&sql) != 0) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-        goto out;
-    }
-    PGresult *r = PQexecParams(p->wr, (const char *)sql.p, (int)k, NULL, vals, NULL, NULL, 0);
+    const char *vals[7] = {p->table,
+                           (const char *)col[0].p,
+                           (const char *)col[1].p,
+                           (const char *)col[2].p,
+                           (const char *)col[3].p,
+                           (const char *)col[4].p,
+                           (const char *)col[5].p};
+    PGresult *r = PQexecParams(p->wr, (const char *)sql.p, 7, NULL, vals, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         rc = pgerr(err, WARDEN_EIO, p->wr, "record progress");
     PQclear(r);
 out:
-    free(vals);
-    free(hex);
-    free(ver);
+    for (size_t c = 0; c < 6; c++)
+        warden_buf_fini(&col[c]);
     warden_buf_fini(&sql);
     return rc;
 }
@@ -315,9 +378,13 @@ static bool is_todo(const mig_rec *r)
     return r->outcome == MIG_O_TODO;
 }
 
+/* Migrated now, or earlier and unchanged but recorded with another (or no) row digest: the
+ * canonical record is the same, only PostgreSQL's rendering of it differs (e.g. 1.0 and
+ * 1.00). */
 static bool is_done(const mig_rec *r)
 {
-    return r->outcome == MIG_O_DONE;
+    return r->outcome == MIG_O_DONE ||
+           (r->outcome == MIG_O_SKIP && strcmp(r->src_digest, r->prev_src_digest) != 0);
 }
 
 int mig_pg_mark_pending(mig_pg *p, mig_rec *recs, size_t n, warden_err *err)
@@ -388,47 +455,28 @@ int mig_pg_delete_check(mig_pg *p, uint64_t *deletable, uint64_t *changed, uint6
     snprintf(sql, sizeof sql, "LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE", p->table);
     if ((rc = exec(p->wr, sql, err)) != 0)
         goto fail;
+    /* A row recorded done is deletable only if its content still has the digest recorded
+     * with the snapshot row that was migrated; computed here, under the lock. */
     snprintf(sql, sizeof sql,
-             "DECLARE del NO SCROLL CURSOR FOR SELECT s.user_id, s.jurisdiction, s.collection, "
-             "s.id, s.document::text, m.state, m.leaf_hash FROM %s s LEFT JOIN warden_migration "
-             "m ON m.source_table = %s AND m.user_id = s.user_id AND m.collection = s.collection "
+             "SELECT count(*) FILTER (WHERE m.state = 'done' AND m.source_digest = d), "
+             "count(*) FILTER (WHERE m.state = 'done' AND m.source_digest IS DISTINCT FROM d), "
+             "count(*) FILTER (WHERE m.state IS DISTINCT FROM 'done') FROM (SELECT s.*, "
+             ROW_DIGEST("s") " AS d FROM %s s) s LEFT JOIN warden_migration m ON "
+             "m.source_table = %s AND m.user_id = s.user_id AND m.collection = s.collection "
              "AND m.id = s.id",
              p->table, p->lit);
-    if ((rc = exec(p->wr, sql, err)) != 0)
-        goto fail;
-    for (;;) {
-        PGresult *r = PQexec(p->wr, "FETCH FORWARD 1000 FROM del");
-        if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-            rc = pgerr(err, WARDEN_EIO, p->wr, "fetch");
-            PQclear(r);
-            goto fail;
-        }
-        int rows = PQntuples(r);
-        for (int i = 0; i < rows; i++) {
-            if (PQgetisnull(r, i, 5)) {
-                (*kept)++;
-                continue;
-            }
-            warden_tlog_hash now, rec;
-            json_t *doc = json_loadb(PQgetvalue(r, i, 4), (size_t)PQgetlength(r, i, 4),
-                                     JSON_REJECT_DUPLICATES, NULL);
-            bool same = doc != NULL && mig_unhex(&rec, PQgetvalue(r, i, 6)) &&
-                        mig_leaf(&now, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
-                                 PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), doc) &&
-                        memcmp(now.b, rec.b, sizeof now.b) == 0;
-            json_decref(doc);
-            if (strcmp(PQgetvalue(r, i, 5), "done") != 0)
-                (*kept)++; /* refused, conflict or failed in this run: reported, kept */
-            else if (same)
-                (*deletable)++;
-            else
-                (*changed)++; /* changed after it was migrated: migrate it again first */
-        }
+    PGresult *r = PQexec(p->wr, sql);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        rc = pgerr(err, WARDEN_EIO, p->wr, "check before deleting");
         PQclear(r);
-        if (rows == 0)
-            break;
+        goto fail;
     }
-    if ((rc = exec(p->wr, "CLOSE del", err)) != 0)
+    uint64_t *out[3] = {deletable, changed, kept};
+    for (int c = 0; c < 3 && rc == 0; c++)
+        if (warden_parse_u64(out[c], PQgetvalue(r, 0, c), (size_t)PQgetlength(r, 0, c)) != 0)
+            rc = warden_err_set(err, WARDEN_ECORRUPT, "postgresql: a count is not a number");
+    PQclear(r);
+    if (rc != 0)
         goto fail;
     if (*changed > 0)
         return mig_pg_rollback(p, err);

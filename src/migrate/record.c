@@ -1,8 +1,11 @@
 /* One legacy record: the checks that keep keyd from ever seeing a frame it must treat as a
  * protocol violation, its canonical form (the bytes every root is computed over), and the
  * streaming RFC 6962 Merkle tree used for the source and destination roots. */
+#include "keyd/keyd_internal.h" /* keyd's canonical JSON writer: the same bytes keyd hashes */
 #include "migrate/migrate_internal.h"
 #include "warden/store.h"
+
+#include <openssl/sha.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@ void mig_rec_fini(mig_rec *r)
     free(r->coll);
     free(r->id);
     json_decref(r->doc);
+    warden_buf_fini_wipe(&r->canon); /* user data */
     memset(r, 0, sizeof *r);
 }
 
@@ -44,6 +48,35 @@ static bool charset_ok(const char *s, size_t max, bool dot)
     return true;
 }
 
+/* The canonical record around an already canonical document text (keys in byte order:
+ * collection, document, id, jurisdiction, user). */
+static int record_text(warden_buf *out, const char *user, const char *jur, const char *coll,
+                       const char *id, const uint8_t *doc, size_t doc_len)
+{
+    int rc = warden_buf_puts(out, "{\"collection\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(out, coll);
+    if (rc == 0)
+        rc = warden_buf_puts(out, ",\"document\":");
+    if (rc == 0)
+        rc = warden_buf_append(out, doc, doc_len);
+    if (rc == 0)
+        rc = warden_buf_puts(out, ",\"id\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(out, id);
+    if (rc == 0)
+        rc = warden_buf_puts(out, ",\"jurisdiction\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(out, jur);
+    if (rc == 0)
+        rc = warden_buf_puts(out, ",\"user\":");
+    if (rc == 0)
+        rc = keyd_json_canon_str(out, user);
+    if (rc == 0)
+        rc = warden_buf_puts(out, "}");
+    return rc;
+}
+
 bool mig_rec_check(mig_rec *r)
 {
     const char *bad = !text_ok(r->user, WARDEN_STORE_USER_MAX)                    ? "user"
@@ -57,8 +90,21 @@ bool mig_rec_check(mig_rec *r)
                  strcmp(bad, "document") == 0 ? " (not a JSON object)" : "");
         return false;
     }
-    if (!mig_leaf(&r->leaf, r->user, r->jur, r->coll, r->id, r->doc)) {
-        snprintf(r->why, sizeof r->why, "out of memory");
+    warden_wipe(r->canon.p, r->canon.len);
+    r->canon.len = 0;
+    warden_buf b;
+    warden_buf_init(&b);
+    int rc = keyd_json_canon(&r->canon, r->doc, NULL);
+    if (rc == 0)
+        rc = record_text(&b, r->user, r->jur, r->coll, r->id, r->canon.p, r->canon.len);
+    if (rc == 0) {
+        SHA256(r->canon.p, r->canon.len, r->docsum);
+        warden_tlog_leaf_hash(&r->leaf, b.p, b.len);
+    }
+    warden_buf_fini_wipe(&b);
+    if (rc != 0) {
+        snprintf(r->why, sizeof r->why, "%s",
+                 rc == WARDEN_ENOMEM ? "out of memory" : "invalid document (not UTF-8)");
         return false;
     }
     return true;
@@ -67,17 +113,12 @@ bool mig_rec_check(mig_rec *r)
 int mig_canonical(warden_buf *out, const char *user, const char *jur, const char *coll,
                   const char *id, const json_t *doc, warden_err *err)
 {
-    json_t *j = json_pack("{s:s, s:O, s:s, s:s, s:s}", "collection", coll, "document", doc, "id",
-                          id, "jurisdiction", jur, "user", user);
-    char *s = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : NULL;
-    int rc = 0;
-    if (s == NULL || warden_buf_append(out, s, strlen(s)) != 0)
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-    if (s != NULL) {
-        warden_wipe(s, strlen(s)); /* user data */
-        free(s);
-    }
-    json_decref(j);
+    warden_buf d;
+    warden_buf_init(&d);
+    int rc = keyd_json_canon(&d, doc, err);
+    if (rc == 0 && (rc = record_text(out, user, jur, coll, id, d.p, d.len)) != 0)
+        rc = warden_err_set(err, rc, "%s", rc == WARDEN_ENOMEM ? "out of memory" : "not UTF-8");
+    warden_buf_fini_wipe(&d); /* user data */
     return rc;
 }
 

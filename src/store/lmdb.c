@@ -105,6 +105,52 @@ out:
     return rc;
 }
 
+/* One write transaction for all registrations: one fsync. A user already registered gets
+ * WARDEN_EEXIST and is left as it is; an LMDB failure aborts the whole batch. */
+static int ls_user_register_batch(void *state, warden_store_reg *regs, size_t n, int64_t created,
+                                  warden_err *err)
+{
+    lmdb_store *ls = state;
+    MDB_txn *txn = NULL;
+    warden_buf key;
+    warden_buf_init(&key);
+    int rc = store_lmdb_begin(&txn, ls, true, "registering users", err);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        warden_store_reg *r = &regs[i];
+        store_user_val v, old;
+        warden_err item;
+        if (r->result != 0)
+            continue; /* refused by the argument checks */
+        key.len = 0;
+        if ((rc = store_key_user(&key, r->user, err)) != 0)
+            break;
+        int got = user_read(&old, txn, ls, &key, r->user, &item);
+        if (got == 0) {
+            r->result = WARDEN_EEXIST;
+            continue;
+        }
+        if (got != WARDEN_ENOTFOUND) {
+            rc = got;
+            *err = item;
+            break;
+        }
+        memset(&v, 0, sizeof v);
+        v.state = WARDEN_USER_ACTIVE;
+        v.created = created;
+        snprintf(v.jurisdiction, sizeof v.jurisdiction, "%s", r->jurisdiction);
+        set_dek(&v, r->dek);
+        rc = user_write(txn, ls, &key, &v, MDB_NOOVERWRITE, err);
+    }
+    if (rc == 0) {
+        rc = store_lmdb_commit(txn, ls, "registering users", err);
+        txn = NULL;
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    warden_buf_fini(&key);
+    return rc;
+}
+
 static int ls_user_get(void *state, warden_store_user *out, const char *user, warden_err *err)
 {
     lmdb_store *ls = state;
@@ -576,6 +622,7 @@ const warden_store_ops store_lmdb_ops = {
     .user_list = ls_user_list,
     .record_put = ls_record_put,
     .record_put_batch = ls_record_put_batch,
+    .user_register_batch = ls_user_register_batch,
     .record_get = ls_record_get,
     .record_head = ls_record_head,
     .record_delete = ls_record_delete,

@@ -164,6 +164,41 @@ int warden_store_user_register(warden_store *store, const char *user, const char
     return store->ops->user_register(store->state, user, jurisdiction, created, dek, err);
 }
 
+int warden_store_user_register_batch(warden_store *store, warden_store_reg *regs, size_t n,
+                                     int64_t created, warden_err *err)
+{
+    if (n == 0 || n > WARDEN_STORE_PAGE_MAX)
+        return warden_err_set(err, WARDEN_EINVAL, "a batch holds 1..%d registrations, not %zu",
+                              WARDEN_STORE_PAGE_MAX, n);
+    if (created <= 0)
+        return warden_err_set(err, WARDEN_EINVAL, "registration time %lld is not after 1970",
+                              (long long)created);
+    for (size_t i = 0; i < n; i++) {
+        warden_store_reg *r = &regs[i];
+        r->result = store_check_user(r->user, NULL);
+        if (r->result == 0)
+            r->result = store_check_jurisdiction(r->jurisdiction, NULL);
+        if (r->result == 0 && r->dek != NULL)
+            r->result = store_check_dek(r->dek, NULL);
+    }
+    if (store->ops->user_register_batch != NULL)
+        return store->ops->user_register_batch(store->state, regs, n, created, err);
+    for (size_t i = 0; i < n; i++) { /* no group commit in this backend */
+        if (regs[i].result != 0)
+            continue;
+        warden_err item;
+        regs[i].result = store->ops->user_register(store->state, regs[i].user,
+                                                   regs[i].jurisdiction, created, regs[i].dek,
+                                                   &item);
+        if (regs[i].result != 0 && regs[i].result != WARDEN_EEXIST) {
+            if (err != NULL)
+                *err = item;
+            return item.code;
+        }
+    }
+    return 0;
+}
+
 int warden_store_user_get(warden_store *store, warden_store_user *out, const char *user,
                           warden_err *err)
 {

@@ -156,6 +156,41 @@ pgrun=$(sed -n 's/^run \([0-9a-f]*\):.*/\1/p' m1.out)
 grep -q 'root' v2.err || fail "verify: $(cat v2.err)"
 kill -0 "$KPID" || fail "keyd died"
 
+# keyd's read-back digest must match: a destination whose stored copy does not read back as
+# written (a proxy corrupts the digest of one record) fails that record, which is not
+# recorded done; the rerun finds the written copy by reading it and completes it
+psql -qc "insert into legacy_records (user_id, jurisdiction, collection, id, document)
+          select 'tp', 'US', 'notes', 'n' || i, jsonb_build_object('i', i) from generate_series(1, 3) i" ||
+    fail "tp rows"
+python3 "$SRC/tests/migrate/digest_proxy.py" "$T/keyd.sock" "$T/proxy.sock" 1 2>proxy.err &
+PPID_=$!
+for _ in $(seq 100); do [ -S "$T/proxy.sock" ] && break; sleep 0.05; done
+[ -S "$T/proxy.sock" ] || fail "proxy: $(cat proxy.err)"
+"$W" migrate --pg "$PG_CONNINFO" --socket "$T/proxy.sock" --key mig.key --keep-source >tp.out 2>tp.err
+st=$?
+kill $PPID_; wait $PPID_ 2>/dev/null
+[ $st = 3 ] || fail "a corrupted read-back was not a failure (exit $st): $(cat tp.out; tail -3 tp.err)"
+grep -q '^migrated now 2, .* failed 1$' tp.out || fail "tp counts: $(cat tp.out)"
+grep -q '^failed tp/notes/n1: read-back does not match what was written' tp.err || fail "tp: $(cat tp.err)"
+[ "$(psql -Atc "select state from warden_migration where user_id='tp' and id='n1'")" = pending ] ||
+    fail "a record whose read-back failed was recorded as migrated"
+"$W" migrate --pg "$PG_CONNINFO" --socket keyd.sock --key mig.key --keep-source >tp2.out 2>&1 ||
+    fail "tp rerun: $(cat tp2.out)"
+grep -q '^migrated now 1, earlier 2' tp2.out || fail "tp rerun: $(cat tp2.out)"
+grep -q '"version": 1' <(mig_read tp notes n1) || fail "tp rerun wrote again"
+
+# a row PostgreSQL renders differently but whose canonical record is the same (1.0 and
+# 1.00) is not migrated again, and is still deleted as unchanged
+psql -qc "insert into legacy_records (user_id, jurisdiction, collection, id, document)
+          values ('sc', 'US', 'notes', 'n1', '{\"n\": 1.0}')" || fail "sc row"
+"$W" migrate --pg "$PG_CONNINFO" --socket keyd.sock --key mig.key --keep-source >sc.out 2>&1 ||
+    fail "sc: $(cat sc.out)"
+psql -qc "update legacy_records set document = '{\"n\": 1.00}' where user_id = 'sc'"
+"$W" migrate --pg "$PG_CONNINFO" --socket keyd.sock --key mig.key >sc2.out 2>&1 || fail "sc2: $(cat sc2.out)"
+grep -q '^migrated now 0, ' sc2.out || fail "sc2: $(cat sc2.out)"
+[ "$(psql -Atc "select count(*) from legacy_records where user_id in ('sc', 'tp')")" = 0 ] ||
+    fail "sc/tp rows not deleted: $(cat sc2.out)"
+
 # large documents: IMPORT requests are split by size (3 x 6 MiB > one request's 16 MiB)
 psql -q -v ON_ERROR_STOP=1 -c "insert into legacy_records (user_id, jurisdiction, collection, id, document)
     select 'big', 'US', 'files', 'f' || i, jsonb_build_object('data', repeat('z', 6 << 20))

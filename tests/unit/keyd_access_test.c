@@ -8,6 +8,7 @@
 #include <cmocka.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <openssl/sha.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -801,40 +802,56 @@ static void keyd_access_import(void **state)
                    "\"document\":{}}]}");
     json_t *res = json_object_get(a, "results");
     assert_int_equal(json_array_size(res), 3);
+    /* each result is [decision, log_index, outcome, version, sha256 of the read-back] */
     json_t *r0 = json_array_get(res, 0), *r1 = json_array_get(res, 1);
-    assert_string_equal(json_string_value(json_object_get(r0, "decision")), "allow");
-    assert_string_equal(json_string_value(json_object_get(r0, "outcome")), "ok");
-    assert_int_equal(json_integer_value(json_object_get(r0, "version")), 1);
-    json_t *rd = json_object_get(r0, "read");
-    assert_string_equal(json_string_value(json_object_get(rd, "decision")), "allow");
-    assert_string_equal(json_string_value(json_object_get(json_object_get(rd, "document"), "body")),
-                        "b2");
-    /* m1 exists at version 1: the write is a conflict, the read-back shows the stored copy */
-    assert_string_equal(json_string_value(json_object_get(r1, "outcome")), "conflict");
-    assert_int_equal(json_integer_value(json_object_get(r1, "version")), 1);
-    assert_string_equal(json_string_value(json_object_get(
-                            json_object_get(json_object_get(r1, "read"), "document"), "title")),
-                        "hi");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(res, 2), "outcome")),
+    assert_string_equal(json_string_value(json_array_get(r0, 0)), "allow");
+    assert_string_equal(json_string_value(json_array_get(r0, 2)), "ok");
+    assert_int_equal(json_integer_value(json_array_get(r0, 3)), 1);
+    /* keyd read the stored record back: the digest is that of the canonical document */
+    static const char CANON[] = "{\"body\":\"b2\",\"title\":\"t2\"}";
+    uint8_t md[32];
+    char hex[65];
+    SHA256((const uint8_t *)CANON, strlen(CANON), md);
+    for (size_t i = 0; i < 32; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    assert_string_equal(json_string_value(json_array_get(r0, 4)), hex);
+    /* the plaintext is not in the answer */
+    assert_int_equal(json_array_size(r0), 5);
+    /* m1 exists at version 1: the write is a conflict and gets no digest (nothing about a
+     * copy this request did not write is released without a read decision) */
+    assert_string_equal(json_string_value(json_array_get(r1, 2)), "conflict");
+    assert_int_equal(json_integer_value(json_array_get(r1, 3)), 1);
+    assert_true(json_is_null(json_array_get(r1, 4)));
+    assert_string_equal(json_string_value(json_array_get(json_array_get(res, 2), 2)),
                         "unknown_user");
-    /* both entries of record 0 are in the log, write then read */
-    uint64_t wi = (uint64_t)json_integer_value(json_object_get(r0, "log_index"));
+    assert_true(json_is_null(json_array_get(json_array_get(res, 2), 1)));
+    /* one entry per record, the write's; the stored copy reads back as sent */
+    uint64_t wi = (uint64_t)json_integer_value(json_array_get(r0, 1));
     json_t *en = log_entry(x, wi);
     assert_string_equal(json_string_value(json_object_get(en, "action")), "write");
     assert_string_equal(json_string_value(json_object_get(en, "request_id")), "im/0/w");
     json_decref(en);
-    en = log_entry(x, (uint64_t)json_integer_value(json_object_get(rd, "log_index")));
-    assert_string_equal(json_string_value(json_object_get(en, "action")), "read");
+    en = log_entry(x, wi + 1);
+    assert_string_equal(json_string_value(json_object_get(en, "action")), "write");
+    assert_string_equal(json_string_value(json_object_get(en, "request_id")), "im/1/w");
     json_decref(en);
     json_decref(a);
-    /* an employee may write but not read protected fields from SG: redacted read-back */
+    a = ok(x, KEYD_MSG_ACCESS,
+           "{\"request_id\":\"rd\",\"principal\":\"Service::\\\"migrator\\\"\","
+           "\"action\":\"read\",\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m2\","
+           CTX("US", "migration") "}");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(a, "document"), "body")),
+                        "b2");
+    json_decref(a);
+    /* an employee may not write from SG: denied, logged, nothing stored, no digest */
     a = ok(x, KEYD_MSG_IMPORT,
            "{\"request_id\":\"im2\",\"principal\":\"Employee::\\\"bob\\\"\"," CTX("SG", "migration")
            ",\"records\":[{\"user\":\"u1\",\"collection\":\"messages\",\"id\":\"m3\","
            "\"version\":1,\"document\":{\"title\":\"t3\"}}]}");
     json_t *b0 = json_array_get(json_object_get(a, "results"), 0);
-    assert_string_equal(json_string_value(json_object_get(b0, "decision")), "deny");
-    assert_null(json_object_get(b0, "version"));
+    assert_string_equal(json_string_value(json_array_get(b0, 0)), "deny");
+    assert_int_equal(json_integer_value(json_array_get(b0, 3)), 0);
+    assert_true(json_is_null(json_array_get(b0, 4)));
     json_decref(a);
     /* the decisions re-run offline */
     warden_err e;
@@ -853,9 +870,54 @@ static void keyd_access_import(void **state)
     assert_int_equal(warden_keyd_log_sync(x->k, &e), 0);
     if (warden_keyd_audit_check(&n, logd, arch, (const char *)vk.p, &e) != 0)
         fail_msg("check: %s", e.msg);
-    assert_int_equal(n, 8); /* register, write, 2 x (write, read), bob's write and read */
+    assert_int_equal(n, 6); /* register, write, 2 x write, the read, bob's write */
     warden_buf_fini(&vk);
     warden_tlog_signer_free(s);
+}
+
+/* REGISTER_MANY: REGISTER's decision and entry per user, new users stored with a DEK in one
+ * commit, an existing one answered "exists", a jurisdiction outside the region refused. */
+static void keyd_access_register_many(void **state)
+{
+    env *x = *state;
+    register_us(x); /* u1 exists */
+    json_t *a = ok(x, KEYD_MSG_REGISTER_MANY,
+                   "{\"request_id\":\"rm\",\"principal\":\"Service::\\\"migrator\\\"\","
+                   CTX("US", "migration") ",\"users\":[{\"user\":\"u1\",\"jurisdiction\":\"US\"},"
+                   "{\"user\":\"u2\",\"jurisdiction\":\"US\"},"
+                   "{\"user\":\"s1\",\"jurisdiction\":\"SG\"}]}");
+    json_t *res = json_object_get(a, "results");
+    assert_int_equal(json_array_size(res), 3);
+    const char *want[3][2] = {{"allow", "exists"}, {"allow", "ok"}, {"deny", "ok"}};
+    for (size_t i = 0; i < 3; i++) {
+        json_t *r = json_array_get(res, i);
+        assert_string_equal(json_string_value(json_array_get(r, 0)), want[i][0]);
+        assert_string_equal(json_string_value(json_array_get(r, 2)), want[i][1]);
+        json_t *en = log_entry(x, (uint64_t)json_integer_value(json_array_get(r, 1)));
+        char rid[16];
+        snprintf(rid, sizeof rid, "rm/%zu", i);
+        assert_string_equal(json_string_value(json_object_get(en, "request_id")), rid);
+        assert_string_equal(json_string_value(json_object_get(en, "action")), "store");
+        json_decref(en);
+    }
+    json_decref(a);
+    warden_err e;
+    warden_store_user u;
+    warden_store_user_init(&u);
+    assert_int_equal(warden_store_user_get(x->k->store, &u, "u2", &e), 0);
+    assert_string_equal(u.jurisdiction, "US");
+    assert_true(u.has_dek); /* stored with the registration */
+    assert_int_equal(warden_store_user_get(x->k->store, &u, "s1", &e), WARDEN_ENOTFOUND);
+    warden_store_user_fini(&u);
+    /* u2's first write uses that DEK and reads back through an ACCESS read */
+    a = ok(x, KEYD_MSG_IMPORT,
+           "{\"request_id\":\"im\",\"principal\":\"Service::\\\"migrator\\\"\","
+           CTX("US", "migration") ",\"records\":[{\"user\":\"u2\",\"collection\":\"messages\","
+           "\"id\":\"m1\",\"version\":1,\"document\":{\"title\":\"t\"}}]}");
+    json_t *r0 = json_array_get(json_object_get(a, "results"), 0);
+    assert_string_equal(json_string_value(json_array_get(r0, 2)), "ok");
+    assert_true(json_is_string(json_array_get(r0, 4)));
+    json_decref(a);
 }
 
 int main(void)
@@ -877,6 +939,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(keyd_access_write_version, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_attest, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_access_import, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_access_register_many, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

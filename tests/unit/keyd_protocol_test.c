@@ -153,6 +153,27 @@ static void keyd_protocol_requests(void **state)
                      WARDEN_EINVAL);
     assert_int_equal(decode(KEYD_MSG_RETIRE, "{\"request_id\":\"r\",\"version\":4294967296}"),
                      WARDEN_EINVAL);
+    /* REGISTER_MANY: 1..1000 users, each exactly {user, jurisdiction} */
+    assert_int_equal(decode(KEYD_MSG_REGISTER_MANY,
+                            "{" P ",\"users\":[{\"user\":\"u\",\"jurisdiction\":\"US\"},"
+                            "{\"user\":\"v\",\"jurisdiction\":\"SG\"}]," C "}"),
+                     0);
+    assert_int_equal(decode(KEYD_MSG_REGISTER_MANY, "{" P ",\"users\":[]," C "}"), WARDEN_EINVAL);
+    assert_int_equal(decode(KEYD_MSG_REGISTER_MANY, "{" P ",\"users\":[\"u\"]," C "}"),
+                     WARDEN_EINVAL);
+    assert_int_equal(decode(KEYD_MSG_REGISTER_MANY,
+                            "{" P ",\"users\":[{\"user\":\"u\",\"jurisdiction\":\"U S\"}]," C "}"),
+                     WARDEN_EINVAL);
+    assert_int_equal(decode(KEYD_MSG_REGISTER_MANY,
+                            "{" P ",\"users\":[{\"user\":\"u\",\"jurisdiction\":\"US\","
+                            "\"dek\":\"x\"}]," C "}"),
+                     WARDEN_EINVAL);
+    assert_int_equal(decode(KEYD_MSG_REGISTER_MANY,
+                            "{" P ",\"users\":[{\"user\":\"u\"}]," C "}"),
+                     WARDEN_EINVAL);
+    assert_int_equal(decode(KEYD_MSG_REGISTER_MANY,
+                            "{" P ",\"users\":[{\"user\":\"u\",\"jurisdiction\":\"US\"}]}"),
+                     WARDEN_EINVAL);
     /* a reply type is not a request */
     assert_int_equal(decode(KEYD_MSG_ANSWER, "{}"), WARDEN_EINVAL);
 }

@@ -117,7 +117,7 @@ static int f_rlist(void *st, warden_store_page *out, const char *user, const cha
 
 static const warden_store_ops FAKE = {
     "fake", f_close,     f_register, f_get,  f_set_dek, f_shred, f_user_list,
-    f_put,  f_put_batch, f_rget,     f_head, f_delete,  f_rlist, NULL,
+    f_put,  f_put_batch, f_rget,     f_head, f_delete,  f_rlist, NULL, NULL,
 };
 
 static void store_store_rejects_bad_input_before_the_backend(void **state)
