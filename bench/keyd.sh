@@ -1,10 +1,15 @@
 #!/bin/bash
 # Drives keyd over its socket with 1 and 64 concurrent clients reading a 1 KiB record (each
-# read: two Cedar decisions, one durable log entry, DEK unwrap, AES-256-GCM decrypt,
+# read: two Cedar decisions, one durable log entry, DEK unwrap (cached), AES-256-GCM decrypt,
 # redaction), and prints decisions per second and p50/p99 latency next to the raw fsync
 # rate and `openssl speed` AES-256-GCM at 1 KiB, measured in the same run; also keyd's CPU
-# time per decision, and a clearly separate pipelined figure (several requests per write on
-# each connection, whose audit entries share one durable log append).
+# time per decision, and a clearly separate pipelined figure.
+# The client (tests/tools/keyd_load.c) is ONE thread driving every connection with epoll:
+# "clients 64" is 64 connections, each with exactly one request outstanding at a time (it
+# sends the next only after the answer to the previous one); "clients 8x16" (pipelined) is
+# 8 connections, each sending 16 requests in one write and then waiting for their 16
+# answers. keyd batches the audit entries of whatever requests are waiting across
+# connections into one durable log append; no answer leaves before its entry is durable.
 # usage: bench/keyd.sh [BUILD_DIR] [REQUESTS_PER_CLIENT]
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
