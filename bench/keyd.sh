@@ -10,7 +10,8 @@
 # 8 connections, each sending 16 requests in one write and then waiting for their 16
 # answers. keyd batches the audit entries of whatever requests are waiting across
 # connections into one durable log append; no answer leaves before its entry is durable.
-# usage: bench/keyd.sh [BUILD_DIR] [REQUESTS_PER_CLIENT]
+# usage: [KEYD_WORKERS=N] bench/keyd.sh [BUILD_DIR] [REQUESTS_PER_CLIENT]
+# (KEYD_WORKERS sets keyd's "workers"; default: one per CPU)
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 B=${1:-$ROOT/build}
@@ -22,12 +23,14 @@ KPID=
 trap '[ -n "$KPID" ] && kill $KPID 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 cd "$T"
 cp "$ROOT"/tests/vectors/keyd/{policies.cedar,entities.json,messages.schema.json} .
+WORKERS=
+[ -n "${KEYD_WORKERS:-}" ] && WORKERS=", \"workers\": $KEYD_WORKERS"
 cat > keyd.json <<EOF
 {"region": "texas", "jurisdictions": ["US"], "data_dir": "data",
  "keys": {"provider": "keyfile", "path": "kek.key"},
  "policies": "policies.cedar", "entities": "entities.json",
  "schemas": ["messages.schema.json"],
- "log": {"dir": "log", "key": "log.key"}, "socket": "keyd.sock"}
+ "log": {"dir": "log", "key": "log.key"}, "socket": "keyd.sock"$WORKERS}
 EOF
 "$W" keys init --config keyd.json >/dev/null
 "$W" keyd --config keyd.json 2>keyd.err &

@@ -311,7 +311,8 @@ static void fill(keyd_worker *w, kconn *c)
             c->dead = true;
             break;
         }
-        ssize_t r = read(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len);
+        size_t room = c->in.cap - c->in.len;
+        ssize_t r = read(c->fd, c->in.p + c->in.len, room);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -321,6 +322,10 @@ static void fill(keyd_worker *w, kconn *c)
             break;
         }
         c->in.len += (size_t)r;
+        /* A short read emptied the socket: skip the read that would only say EAGAIN (epoll is
+         * level-triggered, so bytes arriving meanwhile are reported again). */
+        if ((size_t)r < room)
+            break;
     }
     make_ready(w, c);
     touch(w, c);

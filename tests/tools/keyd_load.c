@@ -161,7 +161,8 @@ static int receive(client *c)
     for (;;) {
         if (warden_buf_reserve(&c->in, 65536) != 0)
             return -1;
-        ssize_t r = read(c->fd, c->in.p + c->in.len, c->in.cap - c->in.len);
+        size_t room = c->in.cap - c->in.len;
+        ssize_t r = read(c->fd, c->in.p + c->in.len, room);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -169,6 +170,8 @@ static int receive(client *c)
         if (r <= 0)
             return -1;
         c->in.len += (size_t)r;
+        if ((size_t)r < room)
+            break; /* drained; epoll reports more (saves a read that says EAGAIN) */
     }
     while (c->in.len - c->in_off >= KEYD_FRAME_HEADER) {
         warden_cursor cur;
