@@ -296,12 +296,12 @@ static void fill(keyd_worker *w, kconn *c)
         int f = frame_peek(w, c, &type, &len);
         if (f == FRAME_BAD)
             break;
+        if (f == FRAME_WHOLE && left >= KEYD_IN_HIGH)
+            break; /* enough buffered: decide those first (never while a frame is partial) */
         size_t want = KEYD_READ_CHUNK;
         if (f == FRAME_NONE && left >= KEYD_FRAME_HEADER &&
             KEYD_FRAME_HEADER + (size_t)len - left > want)
             want = KEYD_FRAME_HEADER + (size_t)len - left; /* within the type's table maximum */
-        else if (left >= KEYD_IN_HIGH)
-            break; /* enough buffered: decide those first */
         if (c->in_off > 0) {
             memmove(c->in.p, c->in.p + c->in_off, left);
             c->in.len = left;
@@ -351,7 +351,8 @@ static void flush(kconn *c)
     if (c->out_off == c->out.len || c->dead) {
         warden_wipe(c->out.p, c->out.len);
         c->out.len = c->out_off = 0;
-    } else if (c->out_off >= KEYD_OUT_HIGH) {
+    } else if (c->out_off >= KEYD_OUT_HIGH && c->out_off >= c->out.len - c->out_off) {
+        /* compact only once the sent part outweighs the rest: linear in a huge answer */
         size_t left = c->out.len - c->out_off;
         memmove(c->out.p, c->out.p + c->out_off, left);
         warden_wipe(c->out.p + left, c->out.len - left);

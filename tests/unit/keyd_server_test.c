@@ -416,6 +416,60 @@ static void keyd_server_fails_closed(void **state)
     assert_int_equal(rename(q, p), 0);
 }
 
+/* A frame larger than keyd's read-ahead bound (an ACCESS write of a ~900 KB document),
+ * arriving in pieces with pauses, whose last piece is small, followed on the same connection
+ * by a pipelined read of it: both answered, the document intact. */
+static void keyd_server_large_frame(void **state)
+{
+    env *x = *state;
+    size_t big = 900000;
+    warden_buf b;
+    warden_err e;
+    warden_buf_init(&b);
+    assert_int_equal(warden_buf_printf(&b,
+                                       "{\"request_id\":\"big\"," ALICE ",\"action\":\"write\","
+                                       "\"user\":\"u1\",\"collection\":\"messages\",\"id\":"
+                                       "\"m2\"," CTX ",\"document\":{\"title\":\"big\",\"body\":\""),
+                     0);
+    assert_int_equal(warden_buf_reserve(&b, big), 0);
+    memset(b.p + b.len, 'z', big);
+    b.len += big;
+    assert_int_equal(warden_buf_puts(&b, "\"}}"), 0);
+    warden_buf f;
+    warden_buf_init(&f);
+    assert_int_equal(keyd_frame_encode(&f, KEYD_MSG_ACCESS, b.p, b.len, &e), 0);
+    char body[512];
+    int n = snprintf(body, sizeof body,
+                     "{\"request_id\":\"rb\"," ALICE ",\"action\":\"read\",\"user\":\"u1\","
+                     "\"collection\":\"messages\",\"id\":\"m2\"," CTX "}");
+    assert_int_equal(keyd_frame_encode(&f, KEYD_MSG_ACCESS, (const uint8_t *)body, (size_t)n, &e),
+                     0);
+    int fd = dial(x);
+    size_t cut[] = {5, 300000, f.len - 1000, f.len}, off = 0;
+    for (size_t i = 0; i < 4; i++) {
+        send_all(fd, f.p + off, cut[i] - off);
+        off = cut[i];
+        usleep(20000);
+    }
+    uint16_t t;
+    json_t *a = recv_reply(fd, &t);
+    assert_non_null(a);
+    assert_int_equal(t, KEYD_MSG_ANSWER);
+    assert_string_equal(json_string_value(json_object_get(a, "request_id")), "big");
+    json_decref(a);
+    a = recv_reply(fd, &t);
+    assert_non_null(a);
+    assert_int_equal(t, KEYD_MSG_ANSWER);
+    assert_string_equal(json_string_value(json_object_get(a, "request_id")), "rb");
+    const char *got = json_string_value(json_object_get(json_object_get(a, "document"), "body"));
+    assert_non_null(got);
+    assert_int_equal(strlen(got), big);
+    json_decref(a);
+    close(fd);
+    warden_buf_fini(&b);
+    warden_buf_fini(&f);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -424,6 +478,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(keyd_server_slow_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_server_violation_isolated, setup, teardown),
         cmocka_unit_test_setup_teardown(keyd_server_fails_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(keyd_server_large_frame, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
