@@ -237,11 +237,11 @@ static void access_group(keyd_worker *w, pending *q, size_t n)
 static void serve_turn(keyd_worker *w)
 {
     size_t n = 0;
-    kconn *list = w->ready, *keep = NULL;
+    kconn *list = w->ready, *keep = NULL, *skip = NULL, *c = list;
     w->ready = NULL;
-    for (kconn *c = list; c != NULL; c = c->rnext)
-        c->ready = false;
-    for (kconn *c = list; c != NULL && n < KEYD_GROUP_MAX; c = c->rnext) {
+    for (kconn *r = list; r != NULL; r = r->rnext)
+        r->ready = false;
+    for (; c != NULL && n < KEYD_GROUP_MAX; c = c->rnext) {
         if (c->dead || c->out.len - c->out_off > KEYD_OUT_HIGH)
             continue; /* a slow reader: resumes when its answers drain (settle) */
         for (size_t taken = 0; taken < KEYD_PIPELINE_MAX && n < KEYD_GROUP_MAX; taken++) {
@@ -255,11 +255,15 @@ static void serve_turn(keyd_worker *w)
         }
         touch(w, c);
     }
+    kconn *unreached = c; /* the group was full before these: they go first next turn */
     if (n > 0)
         access_group(w, w->q, n);
     /* Requests of other types, one per connection, each on its own (as before the group). */
-    for (kconn *c = list, *next; c != NULL; c = next) {
+    bool reached = true;
+    for (kconn *next; (c = list) != NULL; list = next) {
         next = c->rnext;
+        if (c == unreached)
+            reached = false;
         uint16_t type;
         uint32_t len;
         touch(w, c);
@@ -275,12 +279,19 @@ static void serve_turn(keyd_worker *w)
             }
             f = frame_peek(w, c, &type, &len);
         }
-        if (f == FRAME_WHOLE) { /* more to do next turn */
+        if (f == FRAME_WHOLE && reached) { /* more to do next turn */
             c->rnext = keep;
             keep = c;
+        } else if (f == FRAME_WHOLE) {
+            c->rnext = skip;
+            skip = c;
         }
     }
-    for (kconn *c = keep, *next; c != NULL; c = next) {
+    for (kconn *next; (c = keep) != NULL; keep = next) {
+        next = c->rnext;
+        make_ready(w, c);
+    }
+    for (kconn *next; (c = skip) != NULL; skip = next) { /* pushed last: first next turn */
         next = c->rnext;
         make_ready(w, c);
     }
