@@ -184,9 +184,18 @@ static int setup(void **state)
     snprintf(x->sock, sizeof x->sock, "%s", warden_keyd_socket_path(x->k));
     if (pthread_create(&x->thread, NULL, serve_main, x) != 0)
         return -1;
-    struct stat st;
-    for (int i = 0; i < 200 && stat(x->sock, &st) != 0; i++)
+    /* The socket file exists from bind on, before listen: wait until a connect succeeds. */
+    for (int i = 0; i < 500; i++) {
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        snprintf(sa.sun_path, sizeof sa.sun_path, "%s", x->sock);
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+        if (fd >= 0)
+            close(fd);
+        if (ok)
+            break;
         usleep(10000);
+    }
     *state = x;
     json_t *a = call_ok(x, KEYD_MSG_REGISTER,
                         "{\"request_id\":\"r0\"," ALICE ",\"user\":\"u1\",\"jurisdiction\":\"US\"," CTX
