@@ -72,9 +72,10 @@ void warden_keyd_policy_hash(char out[72], warden_keyd *k);
 const char *warden_keyd_socket_path(const warden_keyd *k);
 
 /* Serves the config's unix socket (mode 0660, peers checked against the config's uids
- * with SO_PEERCRED), one thread with a 4 MiB stack per connection, until *stop becomes
- * non-zero; reloads when *reload becomes non-zero (then resets it). Errors: WARDEN_EIO
- * (cannot bind), WARDEN_ENOMEM. */
+ * with SO_PEERCRED) with the config's number of event-loop worker threads, each deciding
+ * the access requests of all its connections in groups that share one durable log append,
+ * until *stop becomes non-zero; reloads when *reload becomes non-zero (then resets it).
+ * Errors: WARDEN_EIO (cannot bind, no epoll), WARDEN_ENOMEM, WARDEN_EINTERNAL (no thread). */
 WARDEN_MUST_USE int warden_keyd_serve(warden_keyd *k, volatile sig_atomic_t *stop,
                                       volatile sig_atomic_t *reload, warden_err *err);
 

@@ -268,10 +268,10 @@ typedef struct warden_tlog_appender warden_tlog_appender;
 
 typedef struct warden_tlog_appender_opts {
     size_t max_batch;     /* most entries per batch; 0 = 4096; capped at WARDEN_TLOG_BATCH_MAX */
-    unsigned max_wait_us; /* longest wait for a batch to fill up to the size of the previous
-                             one (callers of a batch come back together); 0 = 1000. A lone
-                             caller never waits. Entries arriving during a write join the next
-                             batch. */
+    unsigned max_wait_us; /* longest wait for a batch to have as many callers as the
+                             previous one (callers of a batch come back together); 0 = 1000.
+                             A lone caller never waits. Entries arriving during a write join
+                             the next batch. */
     unsigned publish_wait_us; /* longest time journaled (acknowledged, durable) entries wait
                                  to be published in a checkpoint, so that one publication
                                  covers many batches; 0 = 20000, at most 1 s. Sooner when

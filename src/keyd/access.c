@@ -57,21 +57,30 @@ static void verdict_fini(verdict *v)
     v->policies = v->errors = NULL;
 }
 
-/* Decides principal/action/resource with ctx (+ data_class when given). ctx is borrowed:
- * data_class is set in it for the decision and removed again, since copying the whole
- * context for each decision cost more than the decision itself. */
-static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *principal,
-                  const char *action, const char *rtype, const char *rid, json_t *ctx,
-                  const char *data_class, warden_err *err)
+/* The Cedar request {principal, action, resource, context: ctx} as JSON; it holds a
+ * reference to ctx, so a data_class set in ctx later is part of it. NULL: out of memory. */
+static json_t *request_json(const char *principal, const char *action, const char *rtype,
+                            const char *rid, json_t *ctx)
+{
+    return json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:O}", "principal", principal, "action",
+                     "type", "Action", "id", action, "resource", "type", rtype, "id", rid,
+                     "context", ctx);
+}
+
+/* Decides the request j (request_json over ctx) with data_class set in ctx when given.
+ * ctx is borrowed: data_class is set in it for the decision and removed again, since
+ * copying the whole context for each decision cost more than the decision itself; for the
+ * same reason a read's two class decisions share j. */
+static int decide_j(verdict *v, warden_keyd *k, const keyd_pset *p, const json_t *j, json_t *ctx,
+                    const char *data_class, warden_err *err)
 {
     warden_request *rq = NULL;
-    json_t *j = NULL;
     int rc = 0;
     bool classed = false;
     v->allow = false;
     v->policies = json_array();
     v->errors = json_array();
-    if (v->policies == NULL || v->errors == NULL) {
+    if (v->policies == NULL || v->errors == NULL || j == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
@@ -81,13 +90,6 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
             goto out;
         }
         classed = true;
-    }
-    j = json_pack("{s:s, s:{s:s, s:s}, s:{s:s, s:s}, s:O}", "principal", principal, "action",
-                  "type", "Action", "id", action, "resource", "type", rtype, "id", rid, "context",
-                  ctx);
-    if (j == NULL) {
-        rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
-        goto out;
     }
     /* The request is converted into its own arena: ctx is not referenced after this. */
     if ((rc = warden_request_from_json(&rq, j, err)) != 0) {
@@ -114,11 +116,21 @@ static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *pr
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
 out:
     warden_request_free(rq);
-    json_decref(j);
     if (classed)
         (void)json_object_del(ctx, "data_class");
     if (rc != 0)
         verdict_fini(v);
+    return rc;
+}
+
+/* Decides principal/action/resource with ctx (+ data_class when given); see decide_j. */
+static int decide(verdict *v, warden_keyd *k, const keyd_pset *p, const char *principal,
+                  const char *action, const char *rtype, const char *rid, json_t *ctx,
+                  const char *data_class, warden_err *err)
+{
+    json_t *j = request_json(principal, action, rtype, rid, ctx);
+    int rc = decide_j(v, k, p, j, ctx, data_class, err);
+    json_decref(j);
     return rc;
 }
 
@@ -573,6 +585,11 @@ int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body, war
         return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
     a->k = k;
     warden_buf_init(&a->entry);
+    /* An entry is ~1 KiB: growing from empty cost a copy and a wipe per doubling. */
+    if (warden_buf_reserve(&a->entry, 2048) != 0) {
+        free(a);
+        return warden_err_set(err, WARDEN_ENOMEM, "out of memory");
+    }
     areq_from(&a->r, body);
     const areq *r = &a->r;
     warden_store_user u;
@@ -600,10 +617,12 @@ int keyd_access_begin(keyd_access **out, warden_keyd *k, const json_t *body, war
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
-    for (size_t i = 0; i < n; i++)
-        if ((rc = decide(&a->v[i], k, a->p, r->principal, r->action, rtype, rid, ctx, classes[i],
-                         err)) != 0)
-            goto out;
+    json_t *j = request_json(r->principal, r->action, rtype, rid, ctx);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = decide_j(&a->v[i], k, a->p, j, ctx, classes[i], err);
+    json_decref(j);
+    if (rc != 0)
+        goto out;
     /* (3) is the caller's: log the entry durably before keyd_access_end */
     rc = entry_text(&a->entry, &a->decision, k, a->p, r, r->action, rtype, rid, u.jurisdiction,
                     ctx, classes, a->v, n, err);

@@ -101,7 +101,7 @@ int keyd_config_load(keyd_config *cfg, const char *path, warden_err *err)
     static const char *const TOP[] = {"region",   "jurisdictions", "data_dir",       "keys",
                                       "policies", "entities",      "schemas",        "log",
                                       "socket",   "peer_uids",     "policy_archive", "store_map_mb",
-                                      NULL};
+                                      "workers",  NULL};
     static const char *const KEYS[] = {"provider", "path", "module", "token", "pin_env", NULL};
     static const char *const LOG[] = {"dir", "key", "origin", NULL};
     memset(cfg, 0, sizeof *cfg);
@@ -218,6 +218,13 @@ int keyd_config_load(keyd_config *cfg, const char *path, warden_err *err)
         goto out;
     }
     cfg->store_map_size = map != NULL ? (size_t)json_integer_value(map) << 20 : 0;
+    const json_t *wk = json_object_get(j, "workers");
+    if (wk != NULL &&
+        (!json_is_integer(wk) || json_integer_value(wk) < 1 || json_integer_value(wk) > 64)) {
+        rc = warden_err_set(err, WARDEN_EINVAL, "%s: \"workers\" must be 1..64", path);
+        goto out;
+    }
+    cfg->workers = wk != NULL ? (size_t)json_integer_value(wk) : 0;
     const json_t *uids = json_object_get(j, "peer_uids");
     if (uids != NULL && (!json_is_array(uids) || json_array_size(uids) > KEYD_MAX_UIDS)) {
         rc = warden_err_set(err, WARDEN_EINVAL, "%s: \"peer_uids\" must be up to %d uids", path,

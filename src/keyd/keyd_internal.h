@@ -37,6 +37,7 @@ typedef struct keyd_config {
     uid_t uids[KEYD_MAX_UIDS];
     size_t n_uids;
     size_t store_map_size; /* bytes; 0: the store's default */
+    size_t workers;        /* event-loop threads; 0: one per online CPU (server.c) */
 } keyd_config;
 
 /* Reads and checks the config file; relative paths become relative to its directory.

@@ -84,35 +84,39 @@ static void *sequencer(void *arg)
             break;
         }
         /* Group commit: the callers of the previous batch are coming back (woken one after
-         * another); wait, at most max_wait_us, until as many entries are queued as that batch
-         * held, so that batches stay large instead of alternating large and small. A lone
-         * caller never waits: its previous batch held one entry. */
-        size_t target = prev_batch < a->max_batch ? prev_batch : a->max_batch;
-        if (a->queued_entries < target && !a->stopping) {
+         * another); wait, at most max_wait_us, until as many callers are queued as that batch
+         * had (or a full batch), so that batches stay large instead of alternating large and
+         * small. Callers, not entries: a caller that brings many entries (keyd's event-loop
+         * workers bring a whole group each) must not wait for entries nobody is bringing.
+         * A lone caller never waits: its previous batch had one caller. */
+        size_t target = prev_batch;
+        if (a->queued_reqs < target && a->queued_entries < a->max_batch && !a->stopping) {
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
             until.tv_nsec += (long)a->max_wait_us * 1000;
             until.tv_sec += until.tv_nsec / 1000000000;
             until.tv_nsec %= 1000000000;
             a->wait_target = target;
-            while (a->queued_entries < target && !a->stopping &&
+            while (a->queued_reqs < target && a->queued_entries < a->max_batch && !a->stopping &&
                    pthread_cond_timedwait(&a->queued, &a->mu, &until) == 0)
                 ;
             a->wait_target = 0;
         }
         /* Take whole requests up to max_batch entries (a larger single request goes alone). */
         request *batch = a->head, *last = a->head;
-        size_t taken = last->n;
+        size_t taken = last->n, callers = 1;
         while (last->next != NULL && taken + last->next->n <= a->max_batch) {
             last = last->next;
             taken += last->n;
+            callers++;
         }
         a->head = last->next;
         if (a->head == NULL)
             a->tail = NULL;
         last->next = NULL;
         a->queued_entries -= taken;
-        prev_batch = taken;
+        a->queued_reqs -= callers;
+        prev_batch = callers;
         int failed = a->failed;
         pthread_mutex_unlock(&a->mu);
 
@@ -372,9 +376,11 @@ int warden_tlog_append_many(uint64_t *first, warden_tlog_appender *a, const uint
         a->head = &r;
     a->tail = &r;
     a->queued_entries += n;
+    a->queued_reqs++;
     /* Wake the sequencer only when it has something to do: work after idling, or the fuller
      * batch it waits for (one wakeup per batch, not per caller). */
-    if (a->head == &r || (a->wait_target > 0 && a->queued_entries >= a->wait_target))
+    if (a->head == &r || (a->wait_target > 0 && (a->queued_reqs >= a->wait_target ||
+                                                 a->queued_entries >= a->max_batch)))
         pthread_cond_signal(&a->queued);
     pthread_mutex_unlock(&a->mu);
     while (sem_wait(&r.done) != 0)

@@ -49,7 +49,8 @@ struct warden_tlog_appender {
     request **wake; /* sequencer scratch: the batch in order, to build the wake tree */
     size_t wake_cap;
     size_t queued_entries;
-    size_t wait_target; /* while the sequencer waits for a fuller batch: entries it waits for */
+    size_t queued_reqs; /* callers in head..tail */
+    size_t wait_target; /* while the sequencer waits for a fuller batch: callers it waits for */
     tlog_jbatch *jhead, **jtail; /* journaled, acknowledged, not yet integrated */
     uint64_t jpending_bytes;     /* bytes of the batches in that list */
     unsigned urgent;             /* threads waiting for a checkpoint: publish without delay */

@@ -655,10 +655,15 @@ static void keyd_access_config_errors(void **state)
         "{\"region\":\"texas\",\"jurisdictions\":[\"US\"],\"data_dir\":\"d\","
         "\"keys\":{\"provider\":\"vault\"},\"policies\":\"p\",\"log\":{}}",
         "{\"region\":\"texas\",",
+        "{\"region\":\"texas\",\"jurisdictions\":[\"US\"],\"data_dir\":\"data\","
+        "\"keys\":{\"provider\":\"keyfile\",\"path\":\"kek.key\"},"
+        "\"policies\":\"policies.cedar\",\"log\":{\"dir\":\"log\",\"key\":\"log.key\"},"
+        "\"socket\":\"keyd.sock\",\"workers\":0}",
     };
-    const int want[] = {WARDEN_EINVAL, WARDEN_EINVAL, WARDEN_EPARSE};
-    const char *says[] = {"unknown key \"jurisdiction\"", "keys.provider", "bad.json:1:"};
-    for (size_t i = 0; i < 3; i++) {
+    const int want[] = {WARDEN_EINVAL, WARDEN_EINVAL, WARDEN_EPARSE, WARDEN_EINVAL};
+    const char *says[] = {"unknown key \"jurisdiction\"", "keys.provider", "bad.json:1:",
+                          "\"workers\" must be 1..64"};
+    for (size_t i = 0; i < 4; i++) {
         assert_int_equal(warden_file_write_atomic(p, bad[i], strlen(bad[i]), 0600, &e), 0);
         assert_int_equal(warden_keyd_open(&k2, p, &e), want[i]);
         assert_null(k2);
