@@ -65,6 +65,9 @@ WARDEN_MUST_USE int warden_cursor_bytes(warden_cursor *c, const uint8_t **out, s
 WARDEN_MUST_USE int warden_cursor_until(warden_cursor *c, uint8_t delim, const uint8_t **out,
                                         size_t *n);
 
+/* Writes the 2n lowercase hex digits of p[0..n) and a NUL into out (2n + 1 bytes). */
+void warden_hex_encode(char *out, const uint8_t *p, size_t n);
+
 /* ---- secret memory: locked, excluded from core dumps, wiped on free ---- */
 
 /* Allocates len zeroed bytes that are mlock'ed and marked MADV_DONTDUMP.

@@ -91,12 +91,7 @@ int warden_token_issue(warden_buf *out, const warden_token_claims *claims,
                               "token: expiry must be after the issue time (both >= 0)");
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         return warden_err_set(err, WARDEN_EINTERNAL, "token: random generator failed");
-    for (size_t i = 0; i < sizeof rnd; i++) {
-        static const char HEX[] = "0123456789abcdef";
-        jti[2 * i] = HEX[rnd[i] >> 4];
-        jti[2 * i + 1] = HEX[rnd[i] & 15];
-    }
-    jti[32] = '\0';
+    warden_hex_encode(jti, rnd, sizeof rnd);
     j = json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:s}", "iss", claims->iss, "aud", claims->aud,
                   "sub", claims->sub, "iat", (json_int_t)claims->iat, "exp",
                   (json_int_t)claims->exp, "jti", jti, "kind", kind);

@@ -54,8 +54,7 @@ static int load_set(loaded *l, warden_tlog_source *archive, const char *hash, wa
         rc = warden_err_set(err, WARDEN_EINTERNAL, "SHA-256 failed");
         goto out;
     }
-    for (int i = 0; i < 32; i++)
-        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    warden_hex_encode(hex, md, sizeof md);
     if (strcmp(hex, hash + 7) != 0) {
         rc = warden_err_set(err, WARDEN_EVERIFY, "%s: content does not match its hash",
                             (const char *)path.p);

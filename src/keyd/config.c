@@ -271,16 +271,6 @@ void keyd_config_fini(keyd_config *cfg)
 
 /* ---- policy sets ---- */
 
-static void hex(char *out, const uint8_t *p, size_t n)
-{
-    static const char H[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = H[p[i] >> 4];
-        out[2 * i + 1] = H[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 int keyd_pset_load(keyd_pset **out, const keyd_config *cfg, warden_err *err)
 {
     keyd_pset *p = calloc(1, sizeof *p);
@@ -341,7 +331,7 @@ int keyd_pset_load(keyd_pset **out, const keyd_config *cfg, warden_err *err)
         goto out;
     }
     memcpy(p->hash, "sha256:", 7);
-    hex(p->hash + 7, md, 32);
+    warden_hex_encode(p->hash + 7, md, 32);
 out:
     json_decref(files);
     json_decref(bundle);

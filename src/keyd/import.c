@@ -199,18 +199,23 @@ out:
     return rc;
 }
 
+/* A batch's answer {outcome, policy_set, request_id, results: []}; *results borrows the
+ * empty array it owns. NULL when out of memory. */
+static json_t *batch_answer(json_t **results, const keyd_pset *p, const char *request_id)
+{
+    json_t *ans = json_pack("{s:s, s:s, s:s, s:[]}", "outcome", "ok", "policy_set", p->hash,
+                            "request_id", request_id, "results");
+    *results = json_object_get(ans, "results");
+    return ans;
+}
+
 /* One record's result: [decision, log_index, outcome, version, sha256] (docs/keyd-protocol.md). */
 static json_t *result(const item *it)
 {
     if (!it->known)
         return json_pack("[n, n, s, i, n]", "unknown_user", 0);
-    static const char X[] = "0123456789abcdef";
     char hex[2 * SHA256_DIGEST_LENGTH + 1];
-    for (size_t j = 0; j < SHA256_DIGEST_LENGTH; j++) {
-        hex[2 * j] = X[it->digest[j] >> 4];
-        hex[2 * j + 1] = X[it->digest[j] & 15];
-    }
-    hex[2 * SHA256_DIGEST_LENGTH] = '\0';
+    warden_hex_encode(hex, it->digest, sizeof it->digest);
     const char *out = it->outcome != NULL ? it->outcome : "ok";
     bool versioned = strcmp(out, "ok") == 0 || strcmp(out, "conflict") == 0;
     return json_pack("[s, I, s, I, s?]", it->dec, (json_int_t)it->index, out,
@@ -224,7 +229,7 @@ int keyd_do_import(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     size_t n = json_array_size(recs);
     item *its = calloc(n, sizeof *its);
     keyd_pset *p = keyd_pset_acquire(k);
-    json_t *ans = NULL, *results = NULL;
+    json_t *ans = NULL, *results = NULL; /* results: borrowed from ans */
     warden_buf texts;
     warden_buf_init(&texts);
     warden_store_user u;
@@ -265,10 +270,7 @@ int keyd_do_import(json_t **answer, warden_keyd *k, const json_t *body, warden_e
     /* (4) */
     if ((rc = write_all(k, its, n, err)) != 0 || (rc = read_back(k, its, n, err)) != 0)
         goto out;
-    results = json_array();
-    ans = json_pack("{s:s, s:s, s:s}", "outcome", "ok", "policy_set", p->hash, "request_id",
-                    request_id);
-    if (results == NULL || ans == NULL || json_object_set(ans, "results", results) != 0) {
+    if ((ans = batch_answer(&results, p, request_id)) == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
@@ -283,7 +285,6 @@ out:
         ans = NULL;
     }
     *answer = ans;
-    json_decref(results);
     free(its);
     warden_buf_fini(&texts);
     warden_store_user_fini(&u);
@@ -308,7 +309,7 @@ int keyd_do_register_many(json_t **answer, warden_keyd *k, const json_t *body, w
     warden_store_dek *deks = calloc(n, sizeof *deks);
     warden_buf *wrapped = calloc(n, sizeof *wrapped);
     size_t *at = calloc(n, sizeof *at), nr = 0;
-    json_t *ans = NULL, *results = NULL;
+    json_t *ans = NULL, *results = NULL; /* results: borrowed from ans */
     warden_buf texts;
     warden_buf_init(&texts);
     warden_store_user u;
@@ -375,10 +376,7 @@ int keyd_do_register_many(json_t **answer, warden_keyd *k, const json_t *body, w
     }
     if (rc != 0)
         goto out;
-    results = json_array();
-    ans = json_pack("{s:s, s:s, s:s}", "outcome", "ok", "policy_set", p->hash, "request_id",
-                    request_id);
-    if (results == NULL || ans == NULL || json_object_set(ans, "results", results) != 0) {
+    if ((ans = batch_answer(&results, p, request_id)) == NULL) {
         rc = warden_err_set(err, WARDEN_ENOMEM, "out of memory");
         goto out;
     }
@@ -396,7 +394,6 @@ out:
         ans = NULL;
     }
     *answer = ans;
-    json_decref(results);
     warden_dek_free(fresh);
     for (size_t i = 0; wrapped != NULL && i < n; i++)
         warden_buf_fini(&wrapped[i]);

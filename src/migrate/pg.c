@@ -168,8 +168,7 @@ int mig_pg_run(char run[20], mig_pg *p, const char *destination, warden_err *err
     char hex[17];
     if (RAND_bytes(rnd, sizeof rnd) != 1)
         return warden_err_set(err, WARDEN_EINTERNAL, "no random bytes for a run id");
-    for (size_t i = 0; i < 8; i++)
-        snprintf(hex + 2 * i, 3, "%02x", rnd[i]);
+    warden_hex_encode(hex, rnd, sizeof rnd);
     const char *v[3] = {p->table, hex, destination};
     PGresult *r = PQexecParams(p->wr,
                                "INSERT INTO warden_migration_run (source_table, run_id, "

@@ -177,12 +177,7 @@ void mig_merkle_root(warden_tlog_hash *out, const mig_merkle *m)
 
 void mig_hex(char out[65], const warden_tlog_hash *h)
 {
-    static const char X[] = "0123456789abcdef";
-    for (size_t i = 0; i < WARDEN_TLOG_HASH_SIZE; i++) {
-        out[2 * i] = X[h->b[i] >> 4];
-        out[2 * i + 1] = X[h->b[i] & 15];
-    }
-    out[64] = '\0';
+    warden_hex_encode(out, h->b, WARDEN_TLOG_HASH_SIZE);
 }
 
 static int nib(char c)
